@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Funnel's numeric core is plain Swift with SIMD types. These flags are what make it fast on x86-64:
+// without -mfma, `SIMD8.addingProduct` lowers to a libm `fmaf` call per lane (~100x slower), and
+// exclusivity checks make class-heavy loops (optimizers) several times slower. The machines this
+// project targets are AVX2 + FMA (Haswell and later, Zen). See ARCHITECTURE.md, "Build flags".
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "Funnel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Funnel", targets: ["FunnelCore", "FunnelNN", "FunnelData", "FunnelModels", "FunnelTrain"]),
+        .executable(name: "funnel", targets: ["funnel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Layer 1: tensors, kernels, threads, autodiff.
+        .target(name: "FunnelCore", swiftSettings: fast),
+        // Layer 2: modules, initialisers, layers and blocks.
+        .target(name: "FunnelNN", dependencies: ["FunnelCore"], swiftSettings: fast),
+        // Layer 3: schema, readers, feature maps, batches, synthetic generators.
+        .target(name: "FunnelData", dependencies: ["FunnelCore"], swiftSettings: fast),
+        // Layer 4: models, and training (optimizers, losses, trainer).
+        .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"], swiftSettings: fast),
+        .target(name: "FunnelTrain", dependencies: ["FunnelModels"], swiftSettings: fast),
+        .target(name: "FunnelBench", dependencies: ["FunnelTrain"], swiftSettings: fast),
+        // Layer 5: faces.
+        .executableTarget(
+            name: "funnel",
+            dependencies: ["FunnelBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fast),
+        .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: fast),
+        .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain"], swiftSettings: fast),
+        .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain"], swiftSettings: fast),
+    ],
+    swiftLanguageModes: [.v5]
+)

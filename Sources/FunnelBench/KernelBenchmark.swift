@@ -1,0 +1,51 @@
+import FunnelCore
+
+/// GEMM throughput for the matrix shapes Funnel's models use, in the three transpose variants.
+public struct KernelBenchmark {
+    /// One product `op(A)[m, k] · op(B)[k, n]`.
+    public struct Shape: Sendable, Hashable {
+        public let m: Int, k: Int, n: Int
+        public init(m: Int, k: Int, n: Int) { self.m = m; self.k = k; self.n = n }
+        public var label: String { "\(m)×\(k)×\(n)" }
+    }
+
+    /// Which operand is read transposed: `AB`, `AtB` (A stored [k, m]) or `ABt` (B stored [n, k]).
+    public enum Variant: String, CaseIterable, Sendable {
+        case ab = "AB", atb = "AtB", abt = "ABt"
+    }
+
+    /// One measurement.
+    public struct Result: Sendable {
+        public let shape: Shape
+        public let variant: Variant
+        public let threads: Int
+        public let gflops: Double
+    }
+
+    /// The shapes of issue #2: a 656-wide embedding input into 256/128/64-wide layers, batch 1–4096.
+    public static let modelShapes: [Shape] = [
+        Shape(m: 1024, k: 656, n: 256), Shape(m: 1024, k: 256, n: 128), Shape(m: 1024, k: 128, n: 64),
+        Shape(m: 256, k: 656, n: 256), Shape(m: 4096, k: 656, n: 256), Shape(m: 1, k: 656, n: 256),
+    ]
+
+    public init() {}
+
+    /// Measures one shape and variant with `threads` active threads (median of 5 timings of ≥ 0.2 s each).
+    public func measure(_ shape: Shape, _ variant: Variant, threads: Int) -> Result {
+        let pool = ThreadPool.shared
+        let saved = pool.activeThreads
+        pool.activeThreads = threads
+        defer { pool.activeThreads = saved }
+        var rng = SeededGenerator(seed: 42)
+        let aStored = Tensor.uniform(variant == .atb ? [shape.k, shape.m] : [shape.m, shape.k], in: -1...1, using: &rng)
+        let bStored = Tensor.uniform(variant == .abt ? [shape.n, shape.k] : [shape.k, shape.n], in: -1...1, using: &rng)
+        let c = Tensor(zeros: [shape.m, shape.n])
+        let a = MatrixOperand(aStored.pointer, leadingDimension: aStored.shape[1], transposed: variant == .atb)
+        let b = MatrixOperand(bStored.pointer, leadingDimension: bStored.shape[1], transposed: variant == .abt)
+        let seconds = Stopwatch.medianSecondsPerCall {
+            gemm(m: shape.m, n: shape.n, k: shape.k, a: a, b: b, c: c.pointer, ldc: shape.n)
+        }
+        withExtendedLifetime((aStored, bStored, c)) {}
+        return Result(shape: shape, variant: variant, threads: threads, gflops: 2 * Double(shape.m * shape.n * shape.k) / seconds / 1e9)
+    }
+}

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Elementwise nonlinearities and functions, each with its hand-written derivative.
+extension Variable {
+    /// An elementwise op whose derivative is `g ⊙ d(x, y)` with `d` computed from input x and output y.
+    private func elementwise(
+        _ vector: @escaping (SIMD8<Float>) -> SIMD8<Float>, _ scalar: @escaping (Float) -> Float,
+        derivative: @escaping (_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor
+    ) -> Variable {
+        let x = value
+        let y = x.map(vector, scalar)
+        return Variable.record(y, inputs: [self]) { g, _ in [derivative(g, x, y)] }
+    }
+
+    /// `max(x, 0)`.
+    public func relu() -> Variable {
+        elementwise({ $0.replacing(with: 0, where: $0 .< 0) }, { max($0, 0) }) { g, _, y in
+            Tensor.broadcasting(g, y, { $0.replacing(with: 0, where: $1 .<= 0) }, { $1 > 0 ? $0 : 0 })
+        }
+    }
+
+    /// `x` where positive, `slope · x` elsewhere.
+    public func leakyRelu(slope: Float = 0.01) -> Variable {
+        let s = SIMD8<Float>(repeating: slope)
+        return elementwise({ $0.replacing(with: $0 * s, where: $0 .< 0) }, { $0 < 0 ? $0 * slope : $0 }) { g, x, _ in
+            Tensor.broadcasting(g, x, { $0.replacing(with: $0 * s, where: $1 .<= 0) }, { $1 > 0 ? $0 : $0 * slope })
+        }
+    }
+
+    /// The logistic function `1 / (1 + e^{−x})`.
+    public func sigmoid() -> Variable {
+        elementwise({ lanewise($0, stableSigmoid) }, stableSigmoid) { g, _, y in
+            g * y.map({ $0 * (1 - $0) }, { $0 * (1 - $0) })
+        }
+    }
+
+    /// Hyperbolic tangent.
+    public func tanh() -> Variable {
+        elementwise({ lanewise($0, tanhf) }, tanhf) { g, _, y in g * y.map({ 1 - $0 * $0 }, { 1 - $0 * $0 }) }
+    }
+
+    /// `e^x`.
+    public func exp() -> Variable {
+        elementwise({ lanewise($0, expf) }, expf) { g, _, y in g * y }
+    }
+
+    /// Natural logarithm.
+    public func log() -> Variable {
+        elementwise({ lanewise($0, logf) }, logf) { g, x, _ in g / x }
+    }
+
+    /// Sine.
+    public func sin() -> Variable {
+        elementwise({ lanewise($0, sinf) }, sinf) { g, x, _ in g * x.map({ lanewise($0, cosf) }, cosf) }
+    }
+
+    /// Cosine.
+    public func cos() -> Variable {
+        elementwise({ lanewise($0, cosf) }, cosf) { g, x, _ in g * x.map({ -lanewise($0, sinf) }, { -sinf($0) }) }
+    }
+
+    /// `x²`.
+    public func squared() -> Variable {
+        elementwise({ $0 * $0 }, { $0 * $0 }) { g, x, _ in Tensor.broadcasting(g, x, { 2 * $0 * $1 }, { 2 * $0 * $1 }) }
+    }
+
+    /// `√x`.
+    public func squareRoot() -> Variable {
+        elementwise({ $0.squareRoot() }, { $0.squareRoot() }) { g, _, y in
+            Tensor.broadcasting(g, y, { $0 / (2 * $1) }, { $0 / (2 * $1) })
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import FunnelCore
+
+/// Whether layers behave as in training (batch statistics, dropout) or evaluation (running statistics, no
+/// dropout).
+public enum ForwardMode: String, Sendable {
+    case training, evaluation
+}
+
+/// Everything a forward pass needs besides its inputs: the tape (nil = inference, nothing recorded), the mode,
+/// and the random stream for dropout and other noise.
+public final class ForwardContext {
+    /// Records operations for differentiation; nil in inference.
+    public let tape: Tape?
+    /// Training or evaluation behaviour.
+    public let mode: ForwardMode
+    /// Random stream for dropout and sampling noise.
+    public var rng: SeededGenerator
+
+    public init(tape: Tape?, mode: ForwardMode, rng: SeededGenerator = SeededGenerator(seed: 0)) {
+        self.tape = tape
+        self.mode = mode
+        self.rng = rng
+    }
+
+    /// An inference context: evaluation mode, no tape.
+    public static func inference() -> ForwardContext { ForwardContext(tape: nil, mode: .evaluation) }
+
+    /// Whether layers should use training behaviour.
+    public var isTraining: Bool { mode == .training }
+
+    /// `parameter` as a variable: tracked when there is a tape, constant otherwise.
+    public func use(_ parameter: Parameter) -> Variable {
+        tape?.watch(parameter) ?? Variable(parameter.value)
+    }
+}
+
+/// A component with named trainable parameters and (optionally) named state buffers.
+///
+/// Names are dotted paths fixed at construction (`experts.3.linears.0.weight`), the same as the
+/// corresponding PyTorch `state_dict` keys, so checkpoints and parity fixtures line up.
+public protocol Module: AnyObject {
+    /// Trainable tensors, in a stable order.
+    var parameters: [Parameter] { get }
+    /// State that is saved but not trained (batch-norm running statistics), in a stable order.
+    var buffers: [Parameter] { get }
+}
+
+extension Module {
+    public var buffers: [Parameter] { [] }
+
+    /// Total number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Parameters and buffers by name.
+    public var namedTensors: [String: Parameter] {
+        Dictionary(uniqueKeysWithValues: (parameters + buffers).map { ($0.name, $0) })
+    }
+}
+
+/// Joins a name prefix and a component (`"experts.0" + "linears"` → `experts.0.linears`).
+public func qualified(_ prefix: String, _ component: String) -> String {
+    prefix.isEmpty ? component : "\(prefix).\(component)"
+}

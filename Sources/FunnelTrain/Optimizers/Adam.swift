@@ -1,0 +1,62 @@
+import FunnelCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Adam (Kingma & Ba), PyTorch semantics: bias-corrected moments, `θ ← θ − lr·m̂/(√v̂ + ε)`.
+///
+/// - `weightDecay` is coupled L2 (added to the gradient, PyTorch `Adam(weight_decay:)`) unless `decoupled`,
+///   which gives AdamW (`θ ← θ·(1 − lr·λ)` before the update).
+/// - `lazyRows`: for row-sparse gradients (embedding tables read by lookups), update only the rows used in the
+///   batch; other rows' moments do not decay. A documented deviation from dense PyTorch Adam, for large tables.
+public final class Adam: Optimizer {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    public let decoupled: Bool, lazyRows: Bool
+    /// Updates applied so far.
+    public private(set) var stepCount = 0
+    private let state = OptimizerState()
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                weightDecay: Float = 0, decoupled: Bool = false, lazyRows: Bool = false) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupled = decoupled
+        self.lazyRows = lazyRows
+    }
+
+    /// AdamW: Adam with decoupled weight decay (default λ = 0.01 as PyTorch).
+    public static func adamW(learningRate: Float = 1e-3, weightDecay: Float = 0.01) -> Adam {
+        Adam(learningRate: learningRate, weightDecay: weightDecay, decoupled: true)
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        stepCount += 1
+        let t = Float(stepCount)
+        let correction1 = 1 - powf(beta1, t), correction2 = 1 - powf(beta2, t)
+        let stepSize = learningRate / correction1, rootCorrection2 = correction2.squareRoot()
+        let (b1, b2, eps) = (beta1, beta2, epsilon)
+        let coupled = decoupled ? 0 : weightDecay, shrink = decoupled ? 1 - learningRate * weightDecay : 1
+        for parameter in parameters {
+            guard let grad = parameter.grad else { continue }
+            let moments = state.tensors(for: parameter, count: 2)
+            let (p, g, m, v) = (parameter.value.pointer, grad.pointer, moments[0].pointer, moments[1].pointer)
+            forEachUpdateRange(parameter, lazy: lazyRows) { start, count in
+                for i in start..<(start + count) {
+                    var gi = g[i]
+                    if coupled != 0 { gi += coupled * p[i] }
+                    if shrink != 1 { p[i] *= shrink }
+                    m[i] = b1 * m[i] + (1 - b1) * gi
+                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                    p[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
+                }
+            }
+        }
+    }
+}

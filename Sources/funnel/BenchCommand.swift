@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import FunnelBench
+
+/// `funnel bench …`: performance tables, with the PyTorch peer side by side where one exists.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks: GEMM kernels and training steps, with the PyTorch peer and the ratio.",
+        subcommands: [Kernels.self, Step.self])
+}
+
+/// Options shared by the benchmarks.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Thread counts to measure, comma-separated.")
+    var threads: String = "1,2"
+
+    @Flag(help: "Also run the PyTorch peer (bench/pytorch_reference.py) in the same run and print the ratio.")
+    var peer = false
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
+}
+
+extension Bench {
+    struct Kernels: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "GEMM GFLOP/s for the shapes Funnel's models use.")
+
+        @OptionGroup var options: BenchOptions
+
+        func run() throws {
+            var peerResults: [String: Double] = [:]
+            if options.peer {
+                for t in options.threadCounts {
+                    for line in try PyTorchPeer().run(["gemm", "--threads", "\(t)"]) {
+                        guard let m = line["m"] as? Int, let k = line["k"] as? Int, let n = line["n"] as? Int,
+                              let variant = line["variant"] as? String, let gflops = line["gflops"] as? Double else { continue }
+                        peerResults["\(m)×\(k)×\(n) \(variant) \(t)"] = gflops
+                    }
+                }
+            }
+            let bench = KernelBenchmark()
+            print(options.peer ? "| shape (m×k×n) | variant | threads | Funnel GFLOP/s | PyTorch GFLOP/s | ratio |"
+                               : "| shape (m×k×n) | variant | threads | GFLOP/s |")
+            print(options.peer ? "|---|---|---:|---:|---:|---:|" : "|---|---|---:|---:|")
+            for shape in KernelBenchmark.modelShapes {
+                for variant in KernelBenchmark.Variant.allCases {
+                    for t in options.threadCounts {
+                        let r = bench.measure(shape, variant, threads: t)
+                        var row = "| \(shape.label) | \(variant.rawValue) | \(t) | \(format(r.gflops)) |"
+                        if let peer = peerResults["\(shape.label) \(variant.rawValue) \(t)"] {
+                            row += " \(format(peer)) | \(String(format: "%.2f", r.gflops / peer)) |"
+                        }
+                        print(row)
+                    }
+                }
+            }
+        }
+    }
+
+    struct Step: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Training-step throughput of MMoE on the census-like parity data (batch 1024, Adam, dropout 0.2).")
+
+        @OptionGroup var options: BenchOptions
+
+        @Option(help: "Timed steps per run.")
+        var steps = 30
+
+        @Option(help: "Untimed warm-up steps per run.")
+        var warmup = 5
+
+        func run() throws {
+            print("| impl | threads | samples/s | ms/step (median) | ms/step (p90) | GFLOP/s | peak RSS MiB | loss first → last |")
+            print("|---|---:|---:|---:|---:|---:|---:|---|")
+            var ratios: [String] = []
+            for t in options.threadCounts {
+                let funnel = TrainingBenchmark(threads: t, steps: steps, warmup: warmup).runMMoE()
+                print("| Funnel | \(t) | \(format(funnel.samplesPerSecond, 0)) | \(format(funnel.millisecondsPerStepMedian)) | "
+                      + "\(format(funnel.millisecondsPerStepP90)) | \(format(funnel.gflops)) | \(format(funnel.peakResidentMiB, 0)) | "
+                      + "\(format(funnel.firstLoss, 3)) → \(format(funnel.lastLoss, 3)) |")
+                guard options.peer else { continue }
+                let lines = try PyTorchPeer().run(["mmoe", "--threads", "\(t)", "--steps", "\(steps)", "--warmup", "\(warmup)"])
+                guard let torch = lines.first(where: { $0["bench"] as? String == "mmoe" }),
+                      let samples = torch["samples_per_s"] as? Double else { continue }
+                let number = { (key: String) in (torch[key] as? Double) ?? .nan }
+                print("| PyTorch | \(t) | \(format(samples, 0)) | \(format(number("ms_per_step_median"))) | "
+                      + "\(format(number("ms_per_step_p90"))) | \(format(number("gflops"))) | \(format(number("peak_rss_mib"), 0)) | |")
+                ratios.append("\(t) thread\(t == 1 ? "" : "s"): Funnel/PyTorch = \(String(format: "%.2f", funnel.samplesPerSecond / samples))× samples/s, "
+                              + "peak RSS \(format(funnel.peakResidentMiB, 0)) vs \(format(number("peak_rss_mib"), 0)) MiB")
+            }
+            if !ratios.isEmpty { print(""); ratios.forEach { print($0) } }
+        }
+    }
+}
+
+/// A number with `digits` decimals.
+func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// The `funnel` command: multi-task learning of multi-step conversions.
+struct Funnel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "funnel",
+        abstract: "Multi-task learning of multi-step conversions (impression → click → conversion → amount).",
+        subcommands: [Bench.self])
+}
