@@ -26,28 +26,38 @@ extension Bench {
 
         @OptionGroup var options: BenchOptions
 
+        @Option(help: "Only these shapes (m×k×n, written with x), comma-separated; default all.")
+        var shapes: String?
+
+        @Option(help: "Repeat the whole measurement this many times (both sides) and report each cell's median.")
+        var rounds = 1
+
         func run() throws {
-            var peerResults: [String: Double] = [:]
+            var peerSamples: [String: [Double]] = [:]
             if options.peer {
-                for t in options.threadCounts {
-                    for line in try PyTorchPeer().run(["gemm", "--threads", "\(t)"]) {
-                        guard let m = line["m"] as? Int, let k = line["k"] as? Int, let n = line["n"] as? Int,
-                              let variant = line["variant"] as? String, let gflops = line["gflops"] as? Double else { continue }
-                        peerResults["\(m)×\(k)×\(n) \(variant) \(t)"] = gflops
+                for _ in 0..<rounds {
+                    for t in options.threadCounts {
+                        for line in try PyTorchPeer().run(["gemm", "--threads", "\(t)"]) {
+                            guard let m = line["m"] as? Int, let k = line["k"] as? Int, let n = line["n"] as? Int,
+                                  let variant = line["variant"] as? String, let gflops = line["gflops"] as? Double else { continue }
+                            peerSamples["\(m)×\(k)×\(n) \(variant) \(t)", default: []].append(gflops)
+                        }
                     }
                 }
             }
+            let peerResults = peerSamples.mapValues { Statistics.median($0) }
+            let wanted = shapes.map { Set($0.split(separator: ",").map { $0.replacingOccurrences(of: "x", with: "×") }) }
             let bench = KernelBenchmark()
             print(options.peer ? "| shape (m×k×n) | variant | threads | Funnel GFLOP/s | PyTorch GFLOP/s | ratio |"
                                : "| shape (m×k×n) | variant | threads | GFLOP/s |")
             print(options.peer ? "|---|---|---:|---:|---:|---:|" : "|---|---|---:|---:|")
-            for shape in KernelBenchmark.modelShapes {
+            for shape in KernelBenchmark.modelShapes where wanted?.contains(shape.label) ?? true {
                 for variant in KernelBenchmark.Variant.allCases {
                     for t in options.threadCounts {
-                        let r = bench.measure(shape, variant, threads: t)
-                        var row = "| \(shape.label) | \(variant.rawValue) | \(t) | \(format(r.gflops)) |"
+                        let gflops = Statistics.median((0..<rounds).map { _ in bench.measure(shape, variant, threads: t).gflops })
+                        var row = "| \(shape.label) | \(variant.rawValue) | \(t) | \(format(gflops)) |"
                         if let peer = peerResults["\(shape.label) \(variant.rawValue) \(t)"] {
-                            row += " \(format(peer)) | \(String(format: "%.2f", r.gflops / peer)) |"
+                            row += " \(format(peer)) | \(String(format: "%.2f", gflops / peer)) |"
                         }
                         print(row)
                     }

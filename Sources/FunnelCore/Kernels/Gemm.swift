@@ -23,10 +23,11 @@ public struct MatrixOperand {
     @inline(__always) var columnStride: Int { transposed ? leadingDimension : 1 }
 }
 
-/// Cache blocking: `kc` rows of B are packed at a time (a 16-column panel of them stays in L1), `nc`
-/// columns per outer block (the packed block stays in L2).
+/// Cache blocking: the micro-kernel sweeps `kc ≤ 384` rows of a packed 16-column B panel (which stays in L1);
+/// B is packed in column blocks of at most `packedBudget` floats (so the packed block stays in L2).
 private let maxKC = 384
 private let maxNC = 3072
+private let packedBudget = 1 << 18
 /// Products smaller than this many multiply-adds run on the calling thread only.
 private let parallelThreshold = 1 << 18
 
@@ -56,43 +57,58 @@ public func gemm(
     let kBlocks = (k + maxKC - 1) / maxKC
     let kc = (k + kBlocks - 1) / kBlocks
     let strips = (m + gemmTileRows - 1) / gemmTileRows
+    // B is packed whole (all of k) per column block, sized to stay in L2, so each call needs only two parallel
+    // regions (pack, compute) and their barriers, whatever k is.
+    let blockColumns = max(gemmTileColumns, min(maxNC, (packedBudget / max(k, 1)) / gemmTileColumns * gemmTileColumns))
 
-    for jc in stride(from: 0, to: n, by: maxNC) {
-        let nc = min(maxNC, n - jc)
+    for jc in stride(from: 0, to: n, by: blockColumns) {
+        let nc = min(blockColumns, n - jc)
         let panels = (nc + gemmTileColumns - 1) / gemmTileColumns
         let plan = WorkPlan(strips: strips, panels: panels, threads: threads)
-        let packed = Tensor(uninitialized: [panels * kc * gemmTileColumns])
+        let packed = Tensor(uninitialized: [panels * k * gemmTileColumns])
         let packedB = packed.pointer
-        for pc in stride(from: 0, to: k, by: kc) {
-            let kcur = min(kc, k - pc)
-            let first = pc == 0, last = pc + kcur == k
-            let bBlock = b.pointer + pc * b.rowStride + jc * b.columnStride
-            let packOne = { (panel: Int) in
-                packPanel(bBlock + panel * gemmTileColumns * b.columnStride,
-                          rowStride: b.rowStride, columnStride: b.columnStride, kc: kcur,
-                          columns: min(gemmTileColumns, nc - panel * gemmTileColumns),
-                          into: packedB + panel * kcur * gemmTileColumns)
-            }
-            if threads > 1 { pool.parallelFor(panels, packOne) } else { for p in 0..<panels { packOne(p) } }
+        // Layout: k-block pc, then panel, then kcur rows of 16.
+        let packOne = { (job: Int) in
+            let (block, panel) = (job / panels, job % panels)
+            let pc = block * kc, kcur = min(kc, k - pc)
+            packPanel(b.pointer + pc * b.rowStride + (jc + panel * gemmTileColumns) * b.columnStride,
+                      rowStride: b.rowStride, columnStride: b.columnStride, kc: kcur,
+                      columns: min(gemmTileColumns, nc - panel * gemmTileColumns),
+                      into: packedB + pc * panels * gemmTileColumns + panel * kcur * gemmTileColumns)
+        }
+        if threads > 1 { pool.parallelFor(kBlocks * panels, packOne) } else { for j in 0..<(kBlocks * panels) { packOne(j) } }
 
-            let runItem = { (item: Int) in
-                let (strip0, strip1, panel0, panel1) = plan.item(item)
+        let packA = a.transposed  // Aᵀ read in place strides a whole row per k step: pack its strips instead
+        let runItem = { (item: Int) in
+            let (strip0, strip1, panel0, panel1) = plan.item(item)
+            let stripCount = strip1 - strip0
+            let packedA = packA ? Tensor(uninitialized: [stripCount * kc * gemmTileRows]) : nil
+            for pc in stride(from: 0, to: k, by: kc) {
+                let kcur = min(kc, k - pc)
+                let first = pc == 0, last = pc + kcur == k
+                if let packedA {
+                    let i0 = strip0 * gemmTileRows
+                    packTransposedStrips(a.pointer + i0 + pc * a.leadingDimension, leadingDimension: a.leadingDimension,
+                                         rows: min(stripCount * gemmTileRows, m - i0), kc: kcur, into: packedA.pointer)
+                }
                 for panel in panel0..<panel1 {
                     let j = jc + panel * gemmTileColumns
-                    let panelPointer = UnsafePointer(packedB + panel * kcur * gemmTileColumns)
+                    let panelPointer = UnsafePointer(packedB + pc * panels * gemmTileColumns + panel * kcur * gemmTileColumns)
                     for strip in strip0..<strip1 {
                         let i = strip * gemmTileRows
+                        let (aStrip, rowStride, columnStride) = packedA.map {
+                            (UnsafePointer($0.pointer + (strip - strip0) * kcur * gemmTileRows), 1, gemmTileRows)
+                        } ?? (a.pointer + i * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride)
                         gemmTile(
                             i: i, j: j, rows: min(gemmTileRows, m - i), columns: min(gemmTileColumns, n - j),
-                            kc: kcur, a: a.pointer + i * a.rowStride + pc * a.columnStride,
-                            rowStride: a.rowStride, columnStride: a.columnStride, panel: panelPointer,
+                            kc: kcur, a: aStrip, rowStride: rowStride, columnStride: columnStride, panel: panelPointer,
                             c: c, ldc: ldc, load: accumulate || !first,
                             bias: last ? bias.map { $0 + j } : nil, relu: last && activation == .relu)
                     }
                 }
             }
-            if threads > 1 { pool.parallelFor(plan.count, runItem) } else { for w in 0..<plan.count { runItem(w) } }
         }
+        if threads > 1 { pool.parallelFor(plan.count, runItem) } else { for w in 0..<plan.count { runItem(w) } }
         withExtendedLifetime(packed) {}
     }
 }
@@ -117,7 +133,7 @@ private func gemmTile(
         if rows == gemmTileRows {
             gemmMicroKernel(kc, a, rowStride, columnStride, panel, tile, 16, load: true, bias: nil, relu: false)
         } else {
-            packRaggedStrip(a, rowStride: rowStride, columnStride: columnStride, rows: rows, kc: kc, into: strip)
+            packStrip(a, rowStride: rowStride, columnStride: columnStride, rows: rows, kc: kc, into: strip)
             gemmMicroKernel(kc, strip, 1, gemmTileRows, panel, tile, 16, load: true, bias: nil, relu: false)
         }
         for r in 0..<rows {

@@ -8,7 +8,7 @@ import Synchronization
 /// A persistent pool of worker threads for data-parallel kernels. The calling thread works too.
 ///
 /// Written by hand because `DispatchQueue.concurrentPerform` often ran both halves of a 2-way split one after
-/// the other on these machines; a pool whose idle workers spin briefly (~100 µs) on an atomic before sleeping
+/// the other on these machines; a pool whose idle workers spin briefly (about 1 ms) on an atomic before sleeping
 /// on a condition variable scales 1.7–2× on two cores.
 public final class ThreadPool: @unchecked Sendable {
     /// The pool every kernel uses. Its size is the number of active processors, or `FUNNEL_THREADS`.
@@ -83,7 +83,7 @@ public final class ThreadPool: @unchecked Sendable {
         var seen = 0
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && spins < 20_000 { spins &+= 1 }
+            while generation.load(ordering: .acquiring) == seen && spins < 200_000 { spins &+= 1 }
             pthread_mutex_lock(&mutex)
             while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
             seen = generation.load(ordering: .acquiring)
@@ -130,3 +130,4 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 }
+

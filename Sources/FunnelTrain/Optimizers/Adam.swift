@@ -48,13 +48,32 @@ public final class Adam: Optimizer {
             let moments = state.tensors(for: parameter, count: 2)
             let (p, g, m, v) = (parameter.value.pointer, grad.pointer, moments[0].pointer, moments[1].pointer)
             forEachUpdateRange(parameter, lazy: lazyRows) { start, count in
-                for i in start..<(start + count) {
+                // 8 lanes at a time; the same IEEE operations in the same order as the scalar tail.
+                let (vb1, vb2, vc, vs) = (SIMD8<Float>(repeating: b1), SIMD8<Float>(repeating: b2),
+                                          SIMD8<Float>(repeating: coupled), SIMD8<Float>(repeating: shrink))
+                let (vr, ve, vstep) = (SIMD8<Float>(repeating: rootCorrection2), SIMD8<Float>(repeating: eps),
+                                       SIMD8<Float>(repeating: stepSize))
+                var i = start
+                let end = start + count
+                while i + 8 <= end {
+                    var gi = load8(g + i), pi = load8(p + i)
+                    if coupled != 0 { gi += vc * pi }
+                    if shrink != 1 { pi *= vs }
+                    let mi = vb1 * load8(m + i) + (1 - vb1) * gi
+                    let vi = vb2 * load8(v + i) + (1 - vb2) * gi * gi
+                    store8(mi, m + i)
+                    store8(vi, v + i)
+                    store8(pi - vstep * mi / (vi.squareRoot() / vr + ve), p + i)
+                    i += 8
+                }
+                while i < end {
                     var gi = g[i]
                     if coupled != 0 { gi += coupled * p[i] }
                     if shrink != 1 { p[i] *= shrink }
                     m[i] = b1 * m[i] + (1 - b1) * gi
                     v[i] = b2 * v[i] + (1 - b2) * gi * gi
                     p[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
+                    i += 1
                 }
             }
         }

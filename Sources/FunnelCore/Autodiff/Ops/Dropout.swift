@@ -6,25 +6,31 @@ extension Variable {
     public func dropout(rate: Float, using rng: inout SeededGenerator) -> Variable {
         precondition(rate >= 0 && rate < 1, "dropout rate \(rate) outside [0, 1)")
         if rate == 0 { return self }
-        let mask = Tensor(uninitialized: shape)
+        let mask = Tensor(uninitialized: shape), out = Tensor(uninitialized: shape)
         let base = rng.next()
         let chunk = 1 << 14
         let chunks = (mask.count + chunk - 1) / chunk
-        let keep = 1 - rate, scale = 1 / (1 - rate)
-        let pointer = mask.pointer, count = mask.count
+        // Keep when a 16-bit uniform is below round((1 − rate)·65536): four draws per 64-bit number. The keep
+        // probability is exact to 1/65536 (e.g. 0.800003 for rate 0.2).
+        let threshold = UInt64(((1 - rate) * 65536).rounded()), scale = 1 / (1 - rate)
+        let (m, x, y, count) = (mask.pointer, value.pointer, out.pointer, mask.count)
         let fill = { (c: Int) in
             var local = SeededGenerator(seed: PortableRandom.mix64(base ^ UInt64(c)))
             let end = min(count, (c + 1) * chunk)
             var i = c * chunk
             while i < end {
-                let bits = local.next()
-                pointer[i] = Float(bits >> 40) * 0x1p-24 < keep ? scale : 0
-                if i + 1 < end { pointer[i + 1] = Float((bits >> 16) & 0xFF_FFFF) * 0x1p-24 < keep ? scale : 0 }
-                i += 2
+                var bits = local.next()
+                for j in i..<min(i + 4, end) {
+                    let keep: Float = bits & 0xFFFF < threshold ? scale : 0
+                    m[j] = keep
+                    y[j] = x[j] * keep
+                    bits >>= 16
+                }
+                i += 4
             }
         }
         if count >= parallelElementThreshold { ThreadPool.shared.parallelFor(chunks, fill) } else { for c in 0..<chunks { fill(c) } }
-        return Variable.record(value * mask, inputs: [self]) { g, _ in [g * mask] }
+        return Variable.record(out, inputs: [self]) { g, _ in [g * mask] }
     }
 
     /// Identity in the forward pass; multiplies the gradient flowing back by `factor` (DEPHN's virtual gradient

@@ -1,5 +1,5 @@
 /// Batch normalisation (PyTorch `BatchNorm1d` semantics) and layer normalisation, each with an optional fused
-/// ReLU. Statistics accumulate in Float64.
+/// ReLU.
 extension Variable {
     /// Training-mode batch norm over `x` `[batch, channels]` with the batch mean and **biased** batch variance:
     /// `y = activation(γ ⊙ (x − μ) / √(σ² + ε) + β)`. Returns the output and the batch statistics (`[channels]`
@@ -50,8 +50,15 @@ extension Variable {
                 ThreadPool.shared.parallelRanges(rows, grain: max(1, parallelElementThreshold / max(columns, 1))) { range in
                     for i in range {
                         let o = i * columns
-                        for j in 0..<columns {
+                        var j = 0
+                        while j + 8 <= columns {
+                            let v = load8(fp + j) * (load8(gp2 + (o + j)) - load8(ap + j) - load8(np2 + (o + j)) * load8(bp2 + j))
+                            store8(v, dp + (o + j))
+                            j += 8
+                        }
+                        while j < columns {
                             dp[o + j] = fp[j] * (gp2[o + j] - ap[j] - np2[o + j] * bp2[j])
+                            j += 1
                         }
                     }
                 }
@@ -106,15 +113,16 @@ extension Variable {
     }
 }
 
-/// Per-column mean and biased variance of a `[rows, columns]` matrix, two passes with Float64 accumulators.
+/// Per-column mean and biased variance of a `[rows, columns]` matrix: two passes (mean, then squared deviations)
+/// with 8-lane Float32 accumulators.
 private func columnMoments(_ x: Tensor, rows: Int, columns: Int, mean: Tensor, variance: Tensor) {
-    var sums = [Double](repeating: 0, count: columns)
-    for i in 0..<rows { let row = x.pointer + i * columns; for j in 0..<columns { sums[j] += Double(row[j]) } }
-    for j in 0..<columns { mean.pointer[j] = Float(sums[j] / Double(rows)) }
-    var squares = [Double](repeating: 0, count: columns)
+    sumOverRows(x.pointer, rows: rows, columns: columns, into: mean.pointer)
+    let inverseRows = 1 / Float(rows), r = SIMD8<Float>(repeating: inverseRows)
+    unaryMap(mean.pointer, mean.pointer, columns, { $0 * r }, { $0 * inverseRows })
+    variance.pointer.update(repeating: 0, count: columns)
     for i in 0..<rows {
-        let row = x.pointer + i * columns
-        for j in 0..<columns { let d = Double(row[j] - mean.pointer[j]); squares[j] += d * d }
+        ternaryMap(variance.pointer, x.pointer + i * columns, mean.pointer, variance.pointer, columns,
+                   { let d = $1 - $2; return $0 + d * d }, { let d = $1 - $2; return $0 + d * d })
     }
-    for j in 0..<columns { variance.pointer[j] = Float(squares[j] / Double(rows)) }
+    unaryMap(variance.pointer, variance.pointer, columns, { $0 * r }, { $0 * inverseRows })
 }
