@@ -78,26 +78,39 @@ extension Bench {
         @Option(help: "Untimed warm-up steps per run.")
         var warmup = 5
 
+        @Option(help: "Alternate Funnel and PyTorch runs this many times; report medians and the median ratio.")
+        var rounds = 1
+
         func run() throws {
             print("| impl | threads | samples/s | ms/step (median) | ms/step (p90) | GFLOP/s | peak RSS MiB | loss first → last |")
             print("|---|---:|---:|---:|---:|---:|---:|---|")
-            var ratios: [String] = []
+            var summary: [String] = []
             for t in options.threadCounts {
-                let funnel = TrainingBenchmark(threads: t, steps: steps, warmup: warmup).runMMoE()
-                print("| Funnel | \(t) | \(format(funnel.samplesPerSecond, 0)) | \(format(funnel.millisecondsPerStepMedian)) | "
-                      + "\(format(funnel.millisecondsPerStepP90)) | \(format(funnel.gflops)) | \(format(funnel.peakResidentMiB, 0)) | "
-                      + "\(format(funnel.firstLoss, 3)) → \(format(funnel.lastLoss, 3)) |")
-                guard options.peer else { continue }
-                let lines = try PyTorchPeer().run(["mmoe", "--threads", "\(t)", "--steps", "\(steps)", "--warmup", "\(warmup)"])
-                guard let torch = lines.first(where: { $0["bench"] as? String == "mmoe" }),
-                      let samples = torch["samples_per_s"] as? Double else { continue }
-                let number = { (key: String) in (torch[key] as? Double) ?? .nan }
-                print("| PyTorch | \(t) | \(format(samples, 0)) | \(format(number("ms_per_step_median"))) | "
+                var funnelRuns: [TrainingBenchmark.Result] = [], torchRuns: [[String: Any]] = [], ratios: [Double] = []
+                for _ in 0..<rounds {
+                    let funnel = TrainingBenchmark(threads: t, steps: steps, warmup: warmup).runMMoE()
+                    funnelRuns.append(funnel)
+                    guard options.peer else { continue }
+                    let lines = try PyTorchPeer().run(["mmoe", "--threads", "\(t)", "--steps", "\(steps)", "--warmup", "\(warmup)"])
+                    guard let torch = lines.first(where: { $0["bench"] as? String == "mmoe" }),
+                          let samples = torch["samples_per_s"] as? Double else { continue }
+                    torchRuns.append(torch)
+                    ratios.append(funnel.samplesPerSecond / samples)
+                }
+                let median = { (values: [Double]) in Statistics.median(values) }
+                let f = funnelRuns
+                print("| Funnel | \(t) | \(format(median(f.map(\.samplesPerSecond)), 0)) | \(format(median(f.map(\.millisecondsPerStepMedian)))) | "
+                      + "\(format(median(f.map(\.millisecondsPerStepP90)))) | \(format(median(f.map(\.gflops)))) | "
+                      + "\(format(f.map(\.peakResidentMiB).max()!, 0)) | \(format(f[0].firstLoss, 3)) → \(format(f[0].lastLoss, 3)) |")
+                guard !torchRuns.isEmpty else { continue }
+                let number = { (key: String) in median(torchRuns.map { ($0[key] as? Double) ?? .nan }) }
+                print("| PyTorch | \(t) | \(format(number("samples_per_s"), 0)) | \(format(number("ms_per_step_median"))) | "
                       + "\(format(number("ms_per_step_p90"))) | \(format(number("gflops"))) | \(format(number("peak_rss_mib"), 0)) | |")
-                ratios.append("\(t) thread\(t == 1 ? "" : "s"): Funnel/PyTorch = \(String(format: "%.2f", funnel.samplesPerSecond / samples))× samples/s, "
-                              + "peak RSS \(format(funnel.peakResidentMiB, 0)) vs \(format(number("peak_rss_mib"), 0)) MiB")
+                summary.append("\(t) thread\(t == 1 ? "" : "s"): Funnel/PyTorch = \(String(format: "%.2f", median(ratios)))× samples/s "
+                               + "(median of \(ratios.count) alternating runs; range \(String(format: "%.2f", ratios.min()!))–\(String(format: "%.2f", ratios.max()!))), "
+                               + "peak RSS \(format(f.map(\.peakResidentMiB).max()!, 0)) vs \(format(number("peak_rss_mib"), 0)) MiB")
             }
-            if !ratios.isEmpty { print(""); ratios.forEach { print($0) } }
+            if !summary.isEmpty { print(""); summary.forEach { print($0) } }
         }
     }
 }
