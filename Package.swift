@@ -35,9 +35,11 @@ let package = Package(
             name: "funnel",
             dependencies: ["FunnelBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
+        // Test-only helpers shared by the test targets (PyTorch parity fixtures).
+        .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport", swiftSettings: fast),
         .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: fast),
-        .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain"], swiftSettings: fast),
-        .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain"], swiftSettings: fast),
+        .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
+        .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

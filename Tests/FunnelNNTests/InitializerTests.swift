@@ -1,4 +1,5 @@
 import XCTest
+import FunnelTestSupport
 import FunnelCore
 import FunnelNN
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import FunnelTestSupport
 import FunnelCore
 import FunnelNN
 import FunnelTrain

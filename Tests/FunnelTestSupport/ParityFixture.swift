@@ -7,10 +7,10 @@ import FunnelCore
 ///
 /// Float32 fixtures store the float64 repr of float32 values, so `tensor(_:)` reproduces them exactly (the
 /// loader checks the round trip). Float64 tensors (generator outputs) are read with `doubles(_:)`.
-struct ParityFixture {
-    struct Entry: Decodable {
-        let shape: [Int]
-        let data: [Double]
+public struct ParityFixture {
+    public struct Entry: Decodable {
+        public let shape: [Int]
+        public let data: [Double]
     }
 
     private struct File: Decodable {
@@ -18,14 +18,14 @@ struct ParityFixture {
         let tensors: [String: Entry]
     }
 
-    let name: String
-    let description: String
+    public let name: String
+    public let description: String
     /// The `config` object, as parsed by `JSONSerialization`.
-    let config: [String: Any]
-    let entries: [String: Entry]
+    public let config: [String: Any]
+    public let entries: [String: Entry]
 
-    /// `Tests/Fixtures/parity`, found from this source file (`Tests/<Target>/ParityFixture.swift`).
-    static var directory: URL {
+    /// `Tests/Fixtures/parity`, found from this source file (`Tests/FunnelTestSupport/ParityFixture.swift`).
+    public static var directory: URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // Tests/<Target>
             .deletingLastPathComponent()  // Tests
@@ -33,7 +33,7 @@ struct ParityFixture {
             .appendingPathComponent("parity")
     }
 
-    init(_ fileName: String) throws {
+    public init(_ fileName: String) throws {
         let url = Self.directory.appendingPathComponent(fileName)
         let data = try Data(contentsOf: url)
         let file = try JSONDecoder().decode(File.self, from: data)
@@ -48,9 +48,9 @@ struct ParityFixture {
     }
 
     /// Names of all tensors in the file.
-    var names: [String] { entries.keys.sorted() }
+    public var names: [String] { entries.keys.sorted() }
 
-    func entry(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> Entry {
+    public func entry(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> Entry {
         guard let entry = entries[key] else {
             XCTFail("\(name) has no tensor \(key)", file: file, line: line)
             throw FixtureError.missing(key)
@@ -59,7 +59,7 @@ struct ParityFixture {
     }
 
     /// A float32 tensor; its values must be exactly representable in Float32 (they were written that way).
-    func tensor(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> Tensor {
+    public func tensor(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> Tensor {
         let entry = try entry(key, file: file, line: line)
         let values = entry.data.map { Float($0) }
         for (i, (f, d)) in zip(values, entry.data).enumerated() where Double(f) != d {
@@ -70,15 +70,15 @@ struct ParityFixture {
     }
 
     /// A tensor's values as stored (float64).
-    func doubles(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Double] {
+    public func doubles(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Double] {
         try entry(key, file: file, line: line).data
     }
 
-    func shape(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Int] {
+    public func shape(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Int] {
         try entry(key, file: file, line: line).shape
     }
 
-    enum FixtureError: Error { case missing(String) }
+    public enum FixtureError: Error { case missing(String) }
 }
 
 /// The parity criterion: every element satisfies `|a − b| ≤ rtol · max(|b|, floor)` (b = the PyTorch value),
@@ -102,19 +102,19 @@ struct ParityFixture {
 /// large as the tensor's RMS are held to 1e-5 relative, smaller ones to 1e-5 · RMS absolute. The largest ratio
 /// seen is 5.9e-6 · RMS (mmoe `grad.dense_projection.bias`, 4 elements, where PyTorch's own error is 3.9e-6 ·
 /// RMS), the rest ≤ 2.2e-6. Call sites that need something else say why.
-struct ParityComparison {
-    static let relativeTolerance = 1e-5
+public struct ParityComparison {
+    public static let relativeTolerance = 1e-5
 
-    let label: String
-    let count: Int
-    let failures: Int
-    let worstIndex: Int
-    let worstActual: Double
-    let worstExpected: Double
+    public let label: String
+    public let count: Int
+    public let failures: Int
+    public let worstIndex: Int
+    public let worstActual: Double
+    public let worstExpected: Double
     /// Largest |a − b| / max(|b|, floor) over the elements (the comparison passes when it is ≤ 1e-5).
-    let worstRatio: Double
+    public let worstRatio: Double
 
-    init(_ label: String, actual: [Double], expected: [Double], floor: Double) {
+    public init(_ label: String, actual: [Double], expected: [Double], floor: Double) {
         precondition(actual.count == expected.count)
         self.label = label
         count = actual.count
@@ -132,22 +132,22 @@ struct ParityComparison {
         worstExpected = expected.isEmpty ? 0 : expected[index]
     }
 
-    var passed: Bool { failures == 0 }
+    public var passed: Bool { failures == 0 }
 
-    var summary: String {
+    public var summary: String {
         "\(label): \(failures)/\(count) elements outside 1e-5 relative; worst |a−b|/max(|b|,floor) = "
             + "\(String(format: "%.3g", worstRatio)) at [\(worstIndex)] (Swift \(worstActual), PyTorch \(worstExpected))"
     }
 }
 
 /// Set `FUNNEL_PARITY_VERBOSE=1` to print the worst relative error of every comparison (margins for reports).
-let parityVerbose = ProcessInfo.processInfo.environment["FUNNEL_PARITY_VERBOSE"] != nil
+public let parityVerbose = ProcessInfo.processInfo.environment["FUNNEL_PARITY_VERBOSE"] != nil
 
 /// Asserts parity of `actual` with the PyTorch tensor `expected` (same element count; shapes must agree up to
 /// a trailing or leading 1, e.g. logits `[16]` vs `[16, 1]`).
 /// `floor` nil means the default `max(1e-6, RMS(expected))` (see `ParityComparison`).
 @discardableResult
-func assertParity(
+public func assertParity(
     _ actual: Tensor, _ expected: Tensor, _ label: String, floor: Double? = nil,
     file: StaticString = #filePath, line: UInt = #line
 ) -> ParityComparison? {
@@ -163,21 +163,21 @@ func assertParity(
 }
 
 /// Root mean square of the elements.
-func rootMeanSquare(_ t: Tensor) -> Double {
+public func rootMeanSquare(_ t: Tensor) -> Double {
     (t.scalars.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(t.count, 1))).squareRoot()
 }
 
 /// `max(1e-6, RMS(expected))`.
-func defaultParityFloor(_ expected: Tensor) -> Double { max(1e-6, rootMeanSquare(expected)) }
+public func defaultParityFloor(_ expected: Tensor) -> Double { max(1e-6, rootMeanSquare(expected)) }
 
 /// Scalar version of `assertParity`.
-func assertParity(
+public func assertParity(
     _ actual: Float, _ expected: Float, _ label: String, floor: Double? = nil, file: StaticString = #filePath, line: UInt = #line
 ) {
     assertParity(Tensor(scalar: actual), Tensor(scalar: expected), label, floor: floor, file: file, line: line)
 }
 
 /// Bitwise equality of two tensors (same shape, same Float bit patterns).
-func bitIdentical(_ a: Tensor, _ b: Tensor) -> Bool {
+public func bitIdentical(_ a: Tensor, _ b: Tensor) -> Bool {
     a.shape == b.shape && zip(a.scalars, b.scalars).allSatisfy { $0.bitPattern == $1.bitPattern }
 }
