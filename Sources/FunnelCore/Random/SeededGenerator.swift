@@ -46,7 +46,4 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         let u1 = nextUnitDouble(), u2 = nextUnitDouble()
         return (-2 * log(1 - u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
-
-    /// An independent generator derived from this one (for a sub-component that needs its own stream).
-    public mutating func split() -> SeededGenerator { SeededGenerator(seed: next()) }
 }
