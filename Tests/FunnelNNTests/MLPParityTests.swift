@@ -142,22 +142,4 @@ final class MLPParityTests: XCTestCase {
         print("[parity] (informational) post-Adam pre-BN biases:\n  " + biasSteps.joined(separator: "\n  "))
         assertParity(mlp(Variable(x), ForwardContext.inference()).value, reference, "eval_logits after swapping in PyTorch's pre-BN biases")
     }
-
-    /// For a bias whose gradient is rounding noise: Funnel's update must be Adam's first step on its own gradient,
-    /// `p₁ = p₀ − lr · g / (|g| + ε)` (so |Δ| < lr), and PyTorch's step must also be below lr.
-    private func checkNoiseDrivenAdamStep(_ parameter: Parameter, initial: Tensor, pytorch: Tensor, learningRate: Float,
-                                          file: StaticString = #filePath, line: UInt = #line) {
-        let g = parameter.grad!
-        var expected = [Double]()
-        for i in 0..<g.count {
-            let gi = Double(g.pointer[i])
-            expected.append(Double(initial.pointer[i]) - Double(learningRate) * gi / (abs(gi) + 1e-8))
-            XCTAssertLessThanOrEqual(abs(Double(pytorch.pointer[i]) - Double(initial.pointer[i])), Double(learningRate) * 1.000001,
-                                     "PyTorch's step of \(parameter.name)[\(i)] exceeds lr", file: file, line: line)
-        }
-        // Floor 1e-2 (absolute 1e-7): the float32 update differs from this Double evaluation by about an ulp of the
-        // O(0.1) parameter (~1e-8) plus a few ulps of the ≤ 1e-2 step.
-        assertParity(parameter.value, Tensor(shape: g.shape, values: expected.map { Float($0) }),
-                     "adam.\(parameter.name) vs Adam rule on Funnel's own noise gradient", floor: 1e-2, file: file, line: line)
-    }
 }

@@ -181,3 +181,22 @@ public func assertParity(
 public func bitIdentical(_ a: Tensor, _ b: Tensor) -> Bool {
     a.shape == b.shape && zip(a.scalars, b.scalars).allSatisfy { $0.bitPattern == $1.bitPattern }
 }
+
+/// For a bias whose gradient is rounding noise (a `Linear` feeding batch norm, exact gradient 0): Funnel's update
+/// must be Adam's first step on its own gradient, `p₁ = p₀ − lr · g / (|g| + ε)` (so |Δ| < lr), and PyTorch's
+/// step must also be below lr.
+public func checkNoiseDrivenAdamStep(_ parameter: Parameter, initial: Tensor, pytorch: Tensor, learningRate: Float,
+                                     file: StaticString = #filePath, line: UInt = #line) {
+    let g = parameter.grad!
+    var expected = [Float]()
+    for i in 0..<g.count {
+        let gi = Double(g.pointer[i])
+        expected.append(Float(Double(initial.pointer[i]) - Double(learningRate) * gi / (abs(gi) + 1e-8)))
+        XCTAssertLessThanOrEqual(abs(Double(pytorch.pointer[i]) - Double(initial.pointer[i])), Double(learningRate) * 1.000001,
+                                 "PyTorch's step of \(parameter.name)[\(i)] exceeds lr", file: file, line: line)
+    }
+    // Floor 1e-2 (absolute 1e-7): the float32 update differs from this Double evaluation by about an ulp of the
+    // O(0.1) parameter (~1e-8) plus a few ulps of the ≤ 1e-2 step.
+    assertParity(parameter.value, Tensor(shape: g.shape, values: expected),
+                 "adam.\(parameter.name) vs Adam rule on Funnel's own noise gradient", floor: 1e-2, file: file, line: line)
+}

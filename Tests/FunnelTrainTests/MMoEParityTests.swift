@@ -142,21 +142,4 @@ final class MMoEParityTests: XCTestCase {
         let output = model(try makeBatch(fixture), ForwardContext.inference())
         assertParity(stacked(output.heads), try fixture.tensor("eval_logits"), "eval_logits (PyTorch state)")
     }
-
-    /// Funnel's update of a noise-gradient bias must be Adam's first step on its own gradient, and PyTorch's must
-    /// be below lr (see the type comment).
-    private func checkNoiseDrivenAdamStep(_ parameter: Parameter, initial: Tensor, pytorch: Tensor, learningRate: Float,
-                                          file: StaticString = #filePath, line: UInt = #line) {
-        let g = parameter.grad!
-        var expected = [Float]()
-        for i in 0..<g.count {
-            let gi = Double(g.pointer[i])
-            expected.append(Float(Double(initial.pointer[i]) - Double(learningRate) * gi / (abs(gi) + 1e-8)))
-            XCTAssertLessThanOrEqual(abs(Double(pytorch.pointer[i]) - Double(initial.pointer[i])), Double(learningRate) * 1.000001,
-                                     "PyTorch's step of \(parameter.name)[\(i)] exceeds lr", file: file, line: line)
-        }
-        // Floor 1e-2 (absolute 1e-7): an ulp of the O(0.1) bias plus a few ulps of the ≤ 1e-2 step.
-        assertParity(parameter.value, Tensor(shape: g.shape, values: expected),
-                     "adam.\(parameter.name) vs Adam rule on Funnel's own noise gradient", floor: 1e-2, file: file, line: line)
-    }
 }

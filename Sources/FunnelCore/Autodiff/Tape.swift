@@ -87,7 +87,8 @@ public final class Tape {
             parameter.accumulateGradient(gradient)
             if nodes[node].onlyRowReads && !nodes[node].rowsRead.isEmpty {
                 let rows = wasEmpty ? nodes[node].rowsRead : (parameter.gradientRows ?? []) + nodes[node].rowsRead
-                parameter.gradientRows = wasEmpty || parameter.gradientRows != nil ? Array(Set(rows)).sorted() : nil
+                parameter.gradientRows = wasEmpty || parameter.gradientRows != nil
+                    ? uniqueSortedRows(rows, rowCount: parameter.value.shape[0]) : nil
             } else {
                 parameter.gradientRows = nil
             }
@@ -121,4 +122,21 @@ public final class Tape {
         }
         return result
     }
+}
+
+/// The distinct values of `rows` in increasing order, by one pass over a bitmap of `rowCount` bits (linear, no
+/// hashing: this runs on every step for each embedding table).
+func uniqueSortedRows(_ rows: [Int32], rowCount: Int) -> [Int32] {
+    var bits = [UInt64](repeating: 0, count: (rowCount + 63) / 64)
+    for row in rows { bits[Int(row) >> 6] |= 1 << UInt64(row & 63) }
+    var result: [Int32] = []
+    result.reserveCapacity(min(rows.count, rowCount))
+    for (word, value) in bits.enumerated() {
+        var v = value
+        while v != 0 {
+            result.append(Int32(word * 64 + v.trailingZeroBitCount))
+            v &= v - 1
+        }
+    }
+    return result
 }
