@@ -1,61 +1,115 @@
 import FunnelCore
 
-/// The shape of a model's input after feature processing: categorical fields with their vocabulary sizes
-/// (ids 0..<V_f, the out-of-vocabulary id included) and a count of numeric features.
+/// The shape of a model's input after feature processing.
+///
+/// Fields, in order: the single-valued categorical fields (`vocabularySizes`), then the multi-valued fields
+/// (`multiValued`, each pooled into one field), then — when `numericCount > 0` — one field holding the
+/// projected numeric features. Every categorical id lies in `0..<V_f`, the out-of-vocabulary id included.
 public struct FeatureLayout: Codable, Equatable, Sendable {
-    /// Vocabulary size of each categorical field, in field order.
+    /// Vocabulary size of each single-valued categorical field, in field order.
     public var vocabularySizes: [Int]
+    /// Multi-valued (multi-hot / sequence) fields, each pooled into one embedding field.
+    public var multiValued: [MultiValuedField]
     /// Number of numeric features (projected together into one extra field by the embedding layer).
     public var numericCount: Int
+    /// Field names in field order (categorical, then multi-valued); empty when unnamed.
+    public var fieldNames: [String]
 
-    public init(vocabularySizes: [Int], numericCount: Int) {
+    public init(vocabularySizes: [Int], multiValued: [MultiValuedField] = [], numericCount: Int, fieldNames: [String] = []) {
         self.vocabularySizes = vocabularySizes
+        self.multiValued = multiValued
         self.numericCount = numericCount
+        self.fieldNames = fieldNames
+    }
+
+    /// Number of embedding fields F (categorical + multi-valued + one numeric field if any).
+    public var fieldCount: Int { vocabularySizes.count + multiValued.count + (numericCount > 0 ? 1 : 0) }
+}
+
+/// A multi-valued categorical field: a variable-length list of ids per row, pooled into one `[d]` vector.
+public struct MultiValuedField: Codable, Equatable, Sendable {
+    public enum Pooling: String, Codable, Sendable { case sum, mean }
+    /// Vocabulary size; id 0 is padding and is excluded from the pool.
+    public var vocabularySize: Int
+    public var pooling: Pooling
+
+    public init(vocabularySize: Int, pooling: Pooling) {
+        self.vocabularySize = vocabularySize
+        self.pooling = pooling
     }
 }
 
-/// What a task predicts.
-public enum TaskKind: String, Codable, Sendable {
-    /// A 0/1 label; the head outputs a logit.
-    case binary
-    /// A real-valued label; the head outputs the prediction.
-    case continuous
-}
+/// The ids of one multi-valued field for a batch, in compressed-row form: row `b` owns
+/// `ids[offsets[b]..<offsets[b+1]]`. `offsets.count == count + 1`.
+public struct MultiValuedIDs: Sendable {
+    public var offsets: [Int32]
+    public var ids: [Int32]
 
-/// A prediction target, in funnel order.
-public struct TaskSpec: Codable, Equatable, Sendable {
-    public var name: String
-    public var kind: TaskKind
-
-    public init(name: String, kind: TaskKind) {
-        self.name = name
-        self.kind = kind
+    public init(offsets: [Int32], ids: [Int32]) {
+        self.offsets = offsets
+        self.ids = ids
     }
 }
 
-/// One mini-batch in model-ready form.
+/// One mini-batch in model-ready form. Labels are in entire-space form (see `TaskSpec`); masks and weights
+/// only select and weight loss terms, never change the forward pass.
 public struct Batch {
     /// Number of rows.
     public let count: Int
-    /// Categorical ids `[count · fields]`, row-major by sample, per-field ids (no offsets).
+    /// Single-valued categorical ids `[count · F_cat]`, row-major by sample, per-field ids (no offsets).
     public let ids: [Int32]
+    /// One entry per multi-valued field of the layout.
+    public let multiValued: [MultiValuedIDs]
     /// Numeric features `[count, numericCount]`, or nil when there are none.
     public let numeric: Tensor?
     /// Labels `[count, tasks]`.
     public let labels: Tensor
+    /// Task-space masks `[count, tasks]` (1 = the row is in the task's loss space), or nil for all ones.
+    public let masks: Tensor?
+    /// Sample weights `[count, tasks]`, or nil for all ones.
+    public let weights: Tensor?
+    /// Group ids (user, query) for GAUC, `[count]`, or nil.
+    public let groups: [Int64]?
 
-    public init(count: Int, ids: [Int32], numeric: Tensor?, labels: Tensor) {
+    public init(count: Int, ids: [Int32], multiValued: [MultiValuedIDs] = [], numeric: Tensor?, labels: Tensor,
+                masks: Tensor? = nil, weights: Tensor? = nil, groups: [Int64]? = nil) {
         self.count = count
         self.ids = ids
+        self.multiValued = multiValued
         self.numeric = numeric
         self.labels = labels
+        self.masks = masks
+        self.weights = weights
+        self.groups = groups
     }
 
+    /// Number of tasks (label columns).
+    public var taskCount: Int { labels.shape[1] }
+
     /// Column `task` of the labels, `[count]`.
-    public func labels(ofTask task: Int) -> Tensor {
-        let tasks = labels.shape[1]
-        let column = Tensor(uninitialized: [count])
-        for i in 0..<count { column.pointer[i] = labels.pointer[i * tasks + task] }
+    public func labels(ofTask task: Int) -> Tensor { Self.column(task, of: labels) }
+
+    /// Column `task` of the masks, `[count]`, or nil when every row is in the task's space.
+    public func mask(ofTask task: Int) -> Tensor? { masks.map { Self.column(task, of: $0) } }
+
+    /// Column `task` of the sample weights, `[count]`, or nil when all weights are one.
+    public func weights(ofTask task: Int) -> Tensor? { weights.map { Self.column(task, of: $0) } }
+
+    /// The product of mask and weight for `task` (what a space-mean loss reduction multiplies rows by), or nil
+    /// when both are all ones.
+    public func lossWeights(ofTask task: Int) -> Tensor? {
+        switch (mask(ofTask: task), weights(ofTask: task)) {
+        case (nil, nil): return nil
+        case let (m?, nil): return m
+        case let (nil, w?): return w
+        case let (m?, w?): return m * w
+        }
+    }
+
+    private static func column(_ task: Int, of matrix: Tensor) -> Tensor {
+        let tasks = matrix.shape[1], rows = matrix.shape[0]
+        let column = Tensor(uninitialized: [rows])
+        for i in 0..<rows { column.pointer[i] = matrix.pointer[i * tasks + task] }
         return column
     }
 }

@@ -40,8 +40,7 @@ public final class MMoE: MultiTaskModel {
 
     public init(configuration c: Configuration, features: FeatureLayout, tasks: [TaskSpec], using rng: inout SeededGenerator) {
         configuration = c
-        embedding = FieldEmbedding(vocabularySizes: features.vocabularySizes, width: c.embeddingWidth,
-                                   numericFeatures: features.numericCount, using: &rng)
+        embedding = FieldEmbedding(layout: features, width: c.embeddingWidth, using: &rng)
         let input = embedding.outputWidth
         experts = (0..<c.experts).map { i in
             MLP(inputWidth: input, hiddenWidths: c.expertWidths, batchNorm: c.batchNorm, dropout: c.dropout,
@@ -63,18 +62,18 @@ public final class MMoE: MultiTaskModel {
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) }
 
     public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput {
-        let e = embedding(ids: batch.ids, numeric: batch.numeric, context)
+        let e = embedding(batch, context)
         let expertOutputs = experts.map { $0(e, context) }
         let heads = zip(gates, towers).map { gate, tower in
             tower(mixture(weights: gate(e, context), experts: expertOutputs), context)
         }
-        return ModelOutput(heads: heads)
+        return ModelOutput(logits: heads)
     }
 
     /// Gate weights per task for a batch (for inspection), each `[batch, experts]`.
     public func gateWeights(_ batch: Batch) -> [Tensor] {
         let context = ForwardContext.inference()
-        let e = embedding(ids: batch.ids, numeric: batch.numeric, context)
+        let e = embedding(batch, context)
         return gates.map { $0(e, context).value }
     }
 }

@@ -2,12 +2,40 @@ import FunnelCore
 import FunnelData
 import FunnelNN
 
+/// What a model outputs for one task; fixes both the loss form and how the prediction is read.
+public enum TaskHead {
+    /// A logit `[B]`: probability σ(z); loss BCE on logits.
+    case logit(Variable)
+    /// A chain of conditional-step logits (ESMM): probability Π_s σ(z_s) over entire space; loss BCE on chained
+    /// probabilities, computed in log space (losses-and-balancing.md §2.3). Each `[B]`.
+    case chain([Variable])
+    /// A probability `[B]` that is not a single sigmoid (kept for literal-output options); loss BCE on
+    /// probabilities with PyTorch's −100 clamp.
+    case probability(Variable)
+    /// A continuous prediction `[B]` on the transformed target scale; loss MSE or Huber.
+    case value(Variable)
+    /// Zero-inflated lognormal logits `[B, 3]` = (a, μ, s_raw); loss ZILN; prediction p·exp(μ + σ²/2).
+    case zeroInflatedLognormal(Variable)
+}
+
 /// Per-task outputs of one forward pass.
 public struct ModelOutput {
-    /// One `[batch]` variable per task, in task order: a logit for binary tasks, the prediction for continuous ones.
-    public var heads: [Variable]
+    /// One head per task, in task order.
+    public var heads: [TaskHead]
+    /// Model-specific non-task loss terms R (AITM calibrator, ESCM² regularisers, L0 penalties), added to the
+    /// combined task losses unscaled and unprojected; nil when the model has none.
+    public var auxiliaryLoss: Variable?
+    /// Extra named predictions for evaluation (e.g. ESMM's conditional `cvr` probability, `[B]`).
+    public var extras: [String: Variable]
 
-    public init(heads: [Variable]) { self.heads = heads }
+    public init(heads: [TaskHead], auxiliaryLoss: Variable? = nil, extras: [String: Variable] = [:]) {
+        self.heads = heads
+        self.auxiliaryLoss = auxiliaryLoss
+        self.extras = extras
+    }
+
+    /// Convenience: one logit per task.
+    public init(logits: [Variable]) { self.init(heads: logits.map(TaskHead.logit)) }
 }
 
 /// A multi-task model: built from a configuration, the feature layout and the tasks; maps a batch to one head
@@ -18,9 +46,17 @@ public protocol MultiTaskModel: Module {
     /// The uniform construction API.
     init(configuration: Configuration, features: FeatureLayout, tasks: [TaskSpec], using rng: inout SeededGenerator)
 
-    /// The forward pass.
+    /// The forward pass. In training mode a model may read `batch.labels` to form its auxiliary loss.
     func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput
 
     /// Parameters used by more than one task (what gradient-balancing methods act on).
     var sharedParameters: [Parameter] { get }
+}
+
+extension TaskHead {
+    /// The logit of a `.logit` head (a programming error for other heads).
+    public var logit: Variable {
+        guard case .logit(let z) = self else { preconditionFailure("head \(self) is not a single logit") }
+        return z
+    }
 }

@@ -3,9 +3,9 @@ import FunnelData
 import FunnelModels
 import FunnelNN
 
-/// One optimisation step of a multi-task model on one batch: forward in training mode, the summed per-task
-/// losses (BCE on logits for binary tasks, squared error for continuous ones), backward, optimizer update.
-/// The tape lives only inside the step, so nothing is kept alive between steps.
+/// One optimisation step of a multi-task model on one batch: forward in training mode, the per-task losses
+/// weighted by λ_t plus the model's auxiliary loss, backward, optimizer update. The tape lives only inside
+/// the step, so nothing is kept alive between steps.
 public struct TrainingStep<Model: MultiTaskModel> {
     public let model: Model
     public let tasks: [TaskSpec]
@@ -26,15 +26,10 @@ public struct TrainingStep<Model: MultiTaskModel> {
         let context = ForwardContext(tape: tape, mode: .training, rng: rng)
         let output = model(batch, context)
         rng = context.rng
-        let losses = zip(output.heads, tasks).enumerated().map { t, pair -> Variable in
-            let (head, task) = pair
-            let labels = batch.labels(ofTask: t)
-            switch task.kind {
-            case .binary: return Variable.binaryCrossEntropy(logits: head, targets: labels)
-            case .continuous: return Variable.squaredError(predictions: head, targets: labels)
-            }
-        }
-        let total = losses.dropFirst().reduce(losses[0], +)
+        let losses = taskLosses(output, batch: batch, tasks: tasks)
+        let weighted = zip(losses, tasks).map { loss, task in task.weight == 1 ? loss : loss * task.weight }
+        var total = weighted.dropFirst().reduce(weighted[0], +)
+        if let auxiliary = output.auxiliaryLoss { total = total + auxiliary }
         for parameter in parameters { parameter.zeroGradient() }
         tape.backward(total)
         optimizer.step(parameters)

@@ -91,9 +91,9 @@ final class MMoEParityTests: XCTestCase {
         // A training-mode forward without a tape: logits, loss, and the running statistics after one forward.
         let output = model(batch, ForwardContext(tape: nil, mode: .training))
         XCTAssertEqual(output.heads.count, 2)
-        assertParity(stacked(output.heads), try fixture.tensor("logits"), "logits")
+        assertParity(stacked(output.heads.map(\.logit)), try fixture.tensor("logits"), "logits")
         let forwardLoss = output.heads.enumerated().reduce(Float(0)) { total, head in
-            total + Variable.binaryCrossEntropy(logits: head.element, targets: batch.labels(ofTask: head.offset)).value.scalar
+            total + Variable.binaryCrossEntropy(logits: head.element.logit, targets: batch.labels(ofTask: head.offset)).value.scalar
         }
         assertParity(forwardLoss, try fixture.tensor("loss").scalar, "loss (forward)")
         for buffer in model.buffers {
@@ -129,8 +129,8 @@ final class MMoEParityTests: XCTestCase {
             parameter.value = try fixture.tensor("adam." + parameter.name)
         }
         let evaluation = model(batch, ForwardContext.inference())
-        XCTAssertFalse(evaluation.heads.contains { $0.isTracked })
-        assertParity(stacked(evaluation.heads), try fixture.tensor("eval_logits"), "eval_logits")
+        XCTAssertFalse(evaluation.heads.contains { $0.logit.isTracked })
+        assertParity(stacked(evaluation.heads.map(\.logit)), try fixture.tensor("eval_logits"), "eval_logits")
     }
 
     /// Evaluation with PyTorch's whole post-step state: isolates the evaluation-mode forward.
@@ -140,6 +140,6 @@ final class MMoEParityTests: XCTestCase {
         for parameter in model.parameters { parameter.value = try fixture.tensor("adam." + parameter.name) }
         for buffer in model.buffers { buffer.value = try fixture.tensor("after." + buffer.name) }
         let output = model(try makeBatch(fixture), ForwardContext.inference())
-        assertParity(stacked(output.heads), try fixture.tensor("eval_logits"), "eval_logits (PyTorch state)")
+        assertParity(stacked(output.heads.map(\.logit)), try fixture.tensor("eval_logits"), "eval_logits (PyTorch state)")
     }
 }

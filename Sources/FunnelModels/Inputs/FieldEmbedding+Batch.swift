@@ -1,0 +1,18 @@
+import FunnelCore
+import FunnelData
+import FunnelNN
+
+extension FieldEmbedding {
+    /// An embedding for every field of `layout`, `width` wide.
+    public convenience init(layout: FeatureLayout, width: Int, name: String = "embedding",
+                            initializer: Initializer = .xavierUniform(gain: 1), using rng: inout SeededGenerator) {
+        self.init(vocabularySizes: layout.vocabularySizes,
+                  bags: layout.multiValued.map { ($0.vocabularySize, $0.pooling == .sum ? .sum : .mean) },
+                  width: width, numericFeatures: layout.numericCount, name: name, initializer: initializer, using: &rng)
+    }
+
+    /// The flattened field embeddings of `batch`, `[B, F·d]` (reshape to `[B, F, d]` for field-wise blocks).
+    public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> Variable {
+        self(ids: batch.ids, bagIDs: batch.multiValued.map { ($0.offsets, $0.ids) }, numeric: batch.numeric, context)
+    }
+}
