@@ -115,6 +115,15 @@ final class DatasetDownloaderTests: XCTestCase {
         XCTAssertEqual(try listing(), [])
     }
 
+    func testUnreachableServerLeavesNoEmptyPartFile() throws {
+        let unreachable = RemoteFile(url: URL(string: "http://127.0.0.1:1/blob.bin")!, sha256: file.sha256)
+        XCTAssertThrowsError(try downloader.download(unreachable, to: directory)) { error in
+            guard case .connectionLost(_, _, 0, _)? = error as? DownloadError else { return XCTFail("\(error)") }
+            XCTAssertFalse(String(describing: error).contains("resume"))
+        }
+        XCTAssertEqual(try listing(), [])
+    }
+
     func testRegistryNamesAndManualDatasets() throws {
         XCTAssertEqual(DatasetRegistry.all.map(\.name), ["census-income-kdd", "aliexpress", "ali-ccp"])
         let census = try XCTUnwrap(DatasetRegistry.dataset(named: "census-income-kdd"))

@@ -14,6 +14,16 @@ public struct DownloadProgress: Sendable, Equatable {
     public var resumedFrom: Int64
 }
 
+extension DownloadProgress: CustomStringConvertible {
+    /// `census-income.data.gz  2.4 / 6.0 MB  40%`.
+    public var description: String {
+        let received = String(format: "%.1f", Double(receivedBytes) / 1e6)
+        guard let totalBytes, totalBytes > 0 else { return "\(fileName)  \(received) MB" }
+        let percent = Int(100 * receivedBytes / totalBytes)
+        return "\(fileName)  \(received) / \(String(format: "%.1f", Double(totalBytes) / 1e6)) MB  \(percent)%"
+    }
+}
+
 /// Why a download failed. Every case names the URL or file and says what to do.
 public enum DownloadError: Error, Equatable, CustomStringConvertible {
     case unknownDataset(name: String, known: [String])
@@ -23,7 +33,8 @@ public enum DownloadError: Error, Equatable, CustomStringConvertible {
     case checksumMismatch(file: String, expected: String, actual: String)
     /// A file already at the destination does not hash to the expected SHA-256; it was left alone.
     case existingFileMismatch(file: String, expected: String, actual: String)
-    /// The connection failed after the last attempt; the bytes received so far are kept for resuming.
+    /// The connection failed after the last attempt; the bytes received so far are kept for resuming (an empty
+    /// `.part` file is removed).
     case connectionLost(url: URL, partFile: String, bytesOnDisk: Int64, detail: String)
     case fileSystem(path: String, detail: String)
 
@@ -40,6 +51,7 @@ public enum DownloadError: Error, Equatable, CustomStringConvertible {
         case let .existingFileMismatch(file, expected, actual):
             return "\(file) exists but its SHA-256 \(actual) is not the expected \(expected); remove it to download again"
         case let .connectionLost(url, partFile, bytes, detail):
+            guard bytes > 0 else { return "download of \(url.absoluteString) failed (\(detail))" }
             return "download of \(url.absoluteString) failed after \(bytes) bytes (\(detail)); run again to resume from \(partFile)"
         case let .fileSystem(path, detail):
             return "\(path): \(detail)"
@@ -117,6 +129,7 @@ public struct DatasetDownloader: Sendable {
             case .failed(let detail):
                 let onDisk = (try? manager.attributesOfItem(atPath: part.path)[.size] as? Int64) ?? 0
                 guard attempt < maxAttempts else {
+                    if onDisk == 0 { try? manager.removeItem(at: part) }
                     throw DownloadError.connectionLost(url: file.url, partFile: part.path, bytesOnDisk: onDisk, detail: detail)
                 }
                 Thread.sleep(forTimeInterval: retryDelay * Double(attempt))
