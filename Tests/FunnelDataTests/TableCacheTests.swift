@@ -15,6 +15,7 @@ final class TableCacheTests: XCTestCase {
             XCTAssertEqual(mapped.key, key)
             XCTAssertEqual(mapped.rowCount, rows)
             assertBitIdentical(mapped.materialized(), table)
+            assertBitIdentical(mapped.batch(rows: []), table.batch(rows: []))
         }
     }
 

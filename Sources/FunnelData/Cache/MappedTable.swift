@@ -167,6 +167,6 @@ private struct CacheFileReader {
         if let extra = Set(byName.keys).subtracting(used).sorted().first {
             throw failure(.corruptHeader("unexpected column '\(extra)'"))
         }
-        return ColumnSet(ids: ids, multiValued: multiValued, numeric: numeric, labels: labels, weights: weights, groups: groups)
+        return ColumnSet(rowCount: rows, ids: ids, multiValued: multiValued, numeric: numeric, labels: labels, weights: weights, groups: groups)
     }
 }

@@ -27,13 +27,24 @@ extension BatchSource {
     }
 }
 
+/// A column stored contiguously: an array, or a view into a mapped file.
+protocol ContiguousColumn<Element> {
+    associatedtype Element
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R
+}
+
+extension Array: ContiguousColumn {}
+
+extension UnsafeBufferPointer: ContiguousColumn {
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R { try body(self) }
+}
+
 /// The columns of a table, stored as arrays (`EncodedTable`) or as views into a mapped file (`MappedTable`),
 /// and the one routine that gathers rows of them into a `Batch`. Sharing it is what makes batches from the two
 /// storages identical.
-struct ColumnSet<Int32Column: RandomAccessCollection, FloatColumn: RandomAccessCollection,
-                 Int64Column: RandomAccessCollection>
-where Int32Column.Element == Int32, Int32Column.Index == Int, FloatColumn.Element == Float, FloatColumn.Index == Int,
-      Int64Column.Element == Int64, Int64Column.Index == Int {
+struct ColumnSet<Int32Column: ContiguousColumn<Int32>, FloatColumn: ContiguousColumn<Float>,
+                 Int64Column: ContiguousColumn<Int64>> {
+    var rowCount: Int
     /// `[rows · F_cat]`.
     var ids: Int32Column
     /// Per multi-valued field: `offsets [rows + 1]` and the ids they index.
@@ -48,29 +59,47 @@ where Int32Column.Element == Int32, Int32Column.Index == Int, FloatColumn.Elemen
     var groups: Int64Column?
 
     func batch(rows: [Int], layout: FeatureLayout, tasks: [TaskSpec]) -> Batch {
+        precondition(rows.allSatisfy { 0 <= $0 && $0 < rowCount }, "row index out of 0..<\(rowCount)")
         let fields = layout.vocabularySizes.count, width = layout.numericCount, taskCount = tasks.count
-        var batchIDs = [Int32](repeating: 0, count: rows.count * fields)
+        let batchIDs = [Int32](unsafeUninitializedCapacity: rows.count * fields) { buffer, count in
+            Self.gather(ids, width: fields, rows: rows, into: buffer.baseAddress)
+            count = rows.count * fields
+        }
         let numericTensor = width > 0 ? Tensor(uninitialized: [rows.count, width]) : nil
+        if let numericTensor { Self.gather(numeric, width: width, rows: rows, into: numericTensor.pointer) }
         let labelTensor = Tensor(uninitialized: [rows.count, taskCount])
-        let weightTensor = weights.map { _ in Tensor(uninitialized: [rows.count, taskCount]) }
-        for (b, row) in rows.enumerated() {
-            for f in 0..<fields { batchIDs[b * fields + f] = ids[row * fields + f] }
-            if let numericTensor { for j in 0..<width { numericTensor.pointer[b * width + j] = numeric[row * width + j] } }
-            for t in 0..<taskCount { labelTensor.pointer[b * taskCount + t] = labels[row * taskCount + t] }
-            if let weightTensor, let weights { for t in 0..<taskCount { weightTensor.pointer[b * taskCount + t] = weights[row * taskCount + t] } }
+        Self.gather(labels, width: taskCount, rows: rows, into: labelTensor.pointer)
+        let weightTensor = weights.map { column in
+            let tensor = Tensor(uninitialized: [rows.count, taskCount])
+            Self.gather(column, width: taskCount, rows: rows, into: tensor.pointer)
+            return tensor
         }
         let bags = multiValued.map { field -> MultiValuedIDs in
-            var offsets: [Int32] = [0], values: [Int32] = []
-            offsets.reserveCapacity(rows.count + 1)
-            for row in rows {
-                values.append(contentsOf: field.ids[Int(field.offsets[row])..<Int(field.offsets[row + 1])])
-                offsets.append(Int32(values.count))
+            field.offsets.withUnsafeBufferPointer { offsetsIn in
+                field.ids.withUnsafeBufferPointer { idsIn in
+                    var offsets: [Int32] = [0], values: [Int32] = []
+                    offsets.reserveCapacity(rows.count + 1)
+                    for row in rows {
+                        values.append(contentsOf: idsIn[Int(offsetsIn[row])..<Int(offsetsIn[row + 1])])
+                        offsets.append(Int32(values.count))
+                    }
+                    return MultiValuedIDs(offsets: offsets, ids: values)
+                }
             }
-            return MultiValuedIDs(offsets: offsets, ids: values)
         }
         return Batch(count: rows.count, ids: batchIDs, multiValued: bags, numeric: numericTensor, labels: labelTensor,
                      masks: Self.masks(labels: labelTensor, tasks: tasks), weights: weightTensor,
-                     groups: groups.map { g in rows.map { g[$0] } })
+                     groups: groups.map { column in column.withUnsafeBufferPointer { g in rows.map { g[$0] } } })
+    }
+
+    /// Copies row `rows[b]` of a `[rowCount, width]` column to row `b` of `destination`.
+    private static func gather<Column: ContiguousColumn>(_ column: Column, width: Int, rows: [Int],
+                                                         into destination: UnsafeMutablePointer<Column.Element>?) {
+        guard width > 0, !rows.isEmpty, let destination else { return }
+        column.withUnsafeBufferPointer { source in
+            let base = source.baseAddress!
+            for (b, row) in rows.enumerated() { (destination + b &* width).update(from: base + row &* width, count: width) }
+        }
     }
 
     /// `[rows, tasks]` loss-space masks, or nil when every task's space is every row.

@@ -41,7 +41,7 @@ public struct EncodedTable: BatchSource, Sendable {
 
     /// The batch made of `rows` (row indices, in that order), with each task's loss-space mask.
     public func batch(rows: [Int]) -> Batch {
-        ColumnSet(ids: ids, multiValued: multiValued.map { ($0.offsets, $0.ids) }, numeric: numeric, labels: labels,
+        ColumnSet(rowCount: rowCount, ids: ids, multiValued: multiValued.map { ($0.offsets, $0.ids) }, numeric: numeric, labels: labels,
                   weights: weights, groups: groups).batch(rows: rows, layout: layout, tasks: tasks)
     }
 
