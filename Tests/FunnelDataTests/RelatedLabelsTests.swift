@@ -75,5 +75,9 @@ final class RelatedLabelsTests: XCTestCase {
         XCTAssertEqual(splits.test, Array(order[900...]))
         XCTAssertEqual(RowSplits.byIndex(rowCount: 10, train: 0.5, validation: 0.2),
                        RowSplits(train: [0, 1, 2, 3, 4], validation: [5, 6], test: [7, 8, 9]))
+        for n in [10, 20, 30, 100, 1000] {
+            let splits = RowSplits.byIndex(rowCount: n)
+            XCTAssertEqual([splits.train.count, splits.validation.count, splits.test.count], [n * 8 / 10, n / 10, n / 10], "n = \(n)")
+        }
     }
 }

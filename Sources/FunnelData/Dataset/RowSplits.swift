@@ -13,12 +13,13 @@ public struct RowSplits: Equatable, Sendable {
     }
 
     /// Consecutive ranges of `order`: the first ⌊n·train⌋ rows, then the next ⌊n·(train + validation)⌋ − ⌊n·train⌋,
-    /// then the rest (default 8:1:1).
+    /// then the rest (default 8:1:1; n = 10 gives 8, 1, 1).
     public init(order: [Int], train: Double = 0.8, validation: Double = 0.1) {
         precondition(train >= 0 && validation >= 0 && train + validation <= 1, "split fractions \(train), \(validation)")
         let n = order.count
-        let trainEnd = Int((Double(n) * train).rounded(.down))
-        let validationEnd = max(trainEnd, Int((Double(n) * (train + validation)).rounded(.down)))
+        // A hair above n·fraction so that exact products (10 · 0.9) are not floored one short by rounding.
+        func boundary(_ fraction: Double) -> Int { min(n, Int((Double(n) * fraction + 1e-9).rounded(.down))) }
+        let trainEnd = boundary(train), validationEnd = max(trainEnd, boundary(train + validation))
         self.init(train: Array(order[..<trainEnd]), validation: Array(order[trainEnd..<validationEnd]),
                   test: Array(order[validationEnd...]))
     }
