@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 import FunnelCore
 
-/// One PyTorch parity fixture of `Tests/Fixtures/parity/` (written by `scripts/make_parity_fixtures.py`):
+/// One PyTorch parity fixture of `Tests/Fixtures/parity/` (written by `scripts/make_parity_fixtures.py`) or of
+/// another `Tests/Fixtures/<area>/` directory:
 /// `{"description", "config", "tensors": {name: {"shape", "data"}}}` with `data` flat and row-major.
 ///
 /// Float32 fixtures store the float64 repr of float32 values, so `tensor(_:)` reproduces them exactly (the
@@ -25,16 +26,20 @@ public struct ParityFixture {
     public let entries: [String: Entry]
 
     /// `Tests/Fixtures/parity`, found from this source file (`Tests/FunnelTestSupport/ParityFixture.swift`).
-    public static var directory: URL {
+    public static var directory: URL { directory("parity") }
+
+    /// `Tests/Fixtures/<area>`.
+    public static func directory(_ area: String) -> URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // Tests/<Target>
             .deletingLastPathComponent()  // Tests
             .appendingPathComponent("Fixtures")
-            .appendingPathComponent("parity")
+            .appendingPathComponent(area)
     }
 
-    public init(_ fileName: String) throws {
-        let url = Self.directory.appendingPathComponent(fileName)
+    /// - Parameter area: the fixture directory under `Tests/Fixtures`.
+    public init(_ fileName: String, area: String = "parity") throws {
+        let url = Self.directory(area).appendingPathComponent(fileName)
         let data = try Data(contentsOf: url)
         let file = try JSONDecoder().decode(File.self, from: data)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
