@@ -5,7 +5,8 @@ import FunnelNN
 import FunnelTrain
 
 /// Training-step throughput of a model on the census-like parity data (spec: synthetic-data.md §7,
-/// baselines.md §1.8): batch 1024, Adam lr 1e-3, dropout 0.2, two BCE tasks.
+/// baselines.md §1.8): batch 1024, Adam lr 1e-3; MMoE with dropout 0.2 and two BCE tasks, HTLNet with a third,
+/// continuous core task.
 public struct TrainingBenchmark {
     /// What one run measured. Field names match `bench/pytorch_reference.py --json`.
     public struct Result: Codable, Sendable {
@@ -45,22 +46,46 @@ public struct TrainingBenchmark {
         return run(model: model, name: "mmoe", tasks: generator.tasks, generator: generator, rng: &rng)
     }
 
+    /// Trains HTLNet (embedding 16, default towers [128, 64, 32], d_l 10, d_h 128, no dropout) on the parity data
+    /// with a third, continuous core task (`amount` = task1 · (1 + u), standardised), and times the steps of a
+    /// `PerTaskGradientStep` with `rule` (`.htl`: three backward passes and the adjustment; `.sum`: one backward).
+    public func runHTLNet(rule: PerTaskGradientStep<HTLNet>.Rule = .htl(HTLNetGradientAdjustment())) -> Result {
+        let generator = ParityBenchmarkGenerator()
+        let tasks = generator.tasks + [TaskSpec(name: "amount", kind: .continuous, parent: "task1", targetTransform: .standardize)]
+        var rng = SeededGenerator(seed: 0)
+        let model = HTLNet(configuration: HTLNet.Configuration(embeddingWidth: 16), features: generator.layout, tasks: tasks,
+                           using: &rng)
+        let step = PerTaskGradientStep(model: model, tasks: tasks, optimizer: Adam(learningRate: 1e-3), rule: rule,
+                                       targetTransforms: [nil, nil, FittedTargetTransform(kind: .standardize, mean: 0.3, scale: 0.6)])
+        let name: String
+        if case .sum = rule { name = "htlnet-sum" } else { name = "htlnet" }
+        return run(model: model, name: name, generator: generator, rng: &rng, withAmount: true) { step($0, rng: &$1).losses }
+    }
+
     private func run<Model: MultiTaskModel>(
         model: Model, name: String, tasks: [TaskSpec], generator: ParityBenchmarkGenerator, rng: inout SeededGenerator
+    ) -> Result {
+        let step = TrainingStep(model: model, tasks: tasks, optimizer: Adam(learningRate: 1e-3))
+        return run(model: model, name: name, generator: generator, rng: &rng, withAmount: false) { step($0, rng: &$1) }
+    }
+
+    private func run<Model: MultiTaskModel>(
+        model: Model, name: String, generator: ParityBenchmarkGenerator, rng: inout SeededGenerator, withAmount: Bool,
+        step: (Batch, inout SeededGenerator) -> [Float]
     ) -> Result {
         let pool = ThreadPool.shared
         let saved = pool.activeThreads
         pool.activeThreads = threads
         defer { pool.activeThreads = saved }
         let batches = (0..<(warmup + steps)).map { i in
-            generator.batch(rows: (i * batchSize % 131_072)..<(i * batchSize % 131_072 + batchSize))
+            let batch = generator.batch(rows: (i * batchSize % 131_072)..<(i * batchSize % 131_072 + batchSize))
+            return withAmount ? Self.addingAmount(to: batch) : batch
         }
-        let step = TrainingStep(model: model, tasks: tasks, optimizer: Adam(learningRate: 1e-3))
         var losses: [Double] = []
         var times: [Double] = []
         for (i, batch) in batches.enumerated() {
             var taskLosses: [Float] = []
-            let seconds = Stopwatch.time { taskLosses = step(batch, rng: &rng) }
+            let seconds = Stopwatch.time { taskLosses = step(batch, &rng) }
             losses.append(Double(taskLosses.reduce(0, +)))
             if i >= warmup { times.append(seconds) }
         }
@@ -74,6 +99,19 @@ public struct TrainingBenchmark {
             gflops: flops * Double(steps) / total / 1e9, flopsPerStep: flops,
             peakResidentMiB: Stopwatch.peakResidentMiB(),
             firstLoss: losses.first ?? .nan, lastLoss: losses.last ?? .nan)
+    }
+
+    /// The parity batch with a third label column: a non-negative amount, positive only where task1 is 1.
+    private static func addingAmount(to batch: Batch) -> Batch {
+        let n = batch.count
+        var labels = [Float]()
+        labels.reserveCapacity(3 * n)
+        for i in 0..<n {
+            let converted = batch.labels.pointer[2 * i + 1]
+            let u = Float(PortableRandom.uniform(seed: 0, stream: 20, index: UInt64(i)))
+            labels += [batch.labels.pointer[2 * i], converted, converted * (1 + u)]
+        }
+        return Batch(count: n, ids: batch.ids, numeric: batch.numeric, labels: Tensor(shape: [n, 3], values: labels))
     }
 }
 

@@ -1,7 +1,7 @@
 import FunnelCore
 
 /// A multilayer perceptron: per hidden width `Linear → BatchNorm → ReLU → Dropout` (batch norm optional), then
-/// optionally an output `Linear(→ 1)` giving one logit per row. Parameters `<name>.linears.{i}.*`,
+/// optionally an output `Linear(→ outputs)` (by default one logit per row). Parameters `<name>.linears.{i}.*`,
 /// `<name>.norms.{i}.*`, `<name>.output.*` — the layout of the parity fixtures and of a PyTorch twin.
 public final class MLP: Module {
     public let linears: [Linear]
@@ -16,10 +16,11 @@ public final class MLP: Module {
     ///   - hiddenWidths: one entry per hidden layer.
     ///   - batchNorm: insert `BatchNorm1d` after each hidden `Linear`.
     ///   - dropout: inverted-dropout rate after each hidden activation (training only).
-    ///   - outputLayer: append `Linear(→ 1)`; the result is then `[batch]` logits.
+    ///   - outputLayer: append `Linear(→ outputs)`; the result is then `[batch]` logits for one output,
+    ///     `[batch, outputs]` otherwise.
     public init(
         inputWidth: Int, hiddenWidths: [Int], batchNorm: Bool = true, dropout: Float = 0, outputLayer: Bool = false,
-        name: String, using rng: inout SeededGenerator
+        outputs: Int = 1, name: String, using rng: inout SeededGenerator
     ) {
         var width = inputWidth
         var linears: [Linear] = [], norms: [BatchNorm] = []
@@ -32,7 +33,7 @@ public final class MLP: Module {
         self.norms = norms
         self.dropout = dropout
         self.outputWidth = width
-        self.output = outputLayer ? Linear(width, 1, name: qualified(name, "output"), using: &rng) : nil
+        self.output = outputLayer ? Linear(width, outputs, name: qualified(name, "output"), using: &rng) : nil
     }
 
     public var parameters: [Parameter] {
@@ -46,9 +47,18 @@ public final class MLP: Module {
 
     public var buffers: [Parameter] { norms.flatMap { $0.buffers } }
 
-    /// `x` `[batch, inputWidth]` → `[batch, outputWidth]`, or `[batch]` logits with an output layer.
+    /// `x` `[batch, inputWidth]` → `[batch, outputWidth]`, or the output layer's result when there is one.
     public func callAsFunction(_ x: Variable, _ context: ForwardContext) -> Variable {
+        let result = layers(x, context)
+        return result.output ?? result.hidden.last ?? x
+    }
+
+    /// Every hidden activation (after ReLU and dropout; `[batch, hiddenWidths[i]]`) and the output layer's result
+    /// (`[batch]` for one output, `[batch, outputs]` otherwise; nil without an output layer). For models that pass
+    /// a tower's intermediate representation on (HTLNet).
+    public func layers(_ x: Variable, _ context: ForwardContext) -> (hidden: [Variable], output: Variable?) {
         var h = x
+        var hidden: [Variable] = []
         for (i, linear) in linears.enumerated() {
             if i < norms.count {
                 h = norms[i](linear(h, context), context, activation: .relu)
@@ -56,8 +66,10 @@ public final class MLP: Module {
                 h = linear(h, context, activation: .relu)
             }
             if context.isTraining && dropout > 0 { h = h.dropout(rate: dropout, using: &context.rng) }
+            hidden.append(h)
         }
-        guard let output else { return h }
-        return output(h, context).reshaped([x.shape[0]])
+        guard let output else { return (hidden, nil) }
+        let y = output(h, context)
+        return (hidden, output.outputWidth == 1 ? y.reshaped([x.shape[0]]) : y)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Finite-difference checks of lookups and losses, and exact checks of scalingGradient and dropout.
 final class EmbeddingLossGradientTests: XCTestCase {

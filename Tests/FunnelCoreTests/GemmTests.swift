@@ -1,5 +1,6 @@
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// `gemm` against a naive Float64 triple loop, over shapes that exercise every path of the blocked kernel.
 ///

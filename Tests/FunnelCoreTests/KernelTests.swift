@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Random numbers, forward values of the numerically delicate ops, the thread pool and the buffer pool.
 final class KernelTests: XCTestCase {

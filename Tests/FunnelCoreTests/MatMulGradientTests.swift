@@ -1,5 +1,6 @@
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Finite-difference checks of matmul, linear and batchedMatmul, plus forward values against a naive product.
 final class MatMulGradientTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Finite-difference checks of batchNorm and layerNorm with respect to the input, the scale and the shift.
 final class NormalizationGradientTests: XCTestCase {

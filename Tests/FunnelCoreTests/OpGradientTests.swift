@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Finite-difference checks of elementwise arithmetic in every broadcasting role, and of scalar arithmetic.
 final class ArithmeticGradientTests: XCTestCase {

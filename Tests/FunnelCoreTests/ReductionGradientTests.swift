@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Finite-difference checks of sums, means, softmax and log-softmax.
 final class ReductionGradientTests: XCTestCase {

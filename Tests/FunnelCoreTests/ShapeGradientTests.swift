@@ -1,5 +1,6 @@
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// Finite-difference checks and forward values of reshape, concat, split, slice and transposition.
 final class ShapeGradientTests: XCTestCase {

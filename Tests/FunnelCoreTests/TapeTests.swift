@@ -1,5 +1,6 @@
 import XCTest
 @testable import FunnelCore
+import FunnelTestSupport
 
 /// The tape's contract: repeated gradient queries, zeros for unreached parameters, stop-gradient, inference
 /// mode, accumulation into `Parameter.grad`, row-sparse gradients, and buffer recycling.

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 import FunnelCore
 
-/// One PyTorch parity fixture of `Tests/Fixtures/parity/` (written by `scripts/make_parity_fixtures.py`):
+/// One PyTorch parity fixture of `Tests/Fixtures/parity/` (written by `scripts/make_parity_fixtures.py`) or of
+/// another `Tests/Fixtures/<area>/` directory:
 /// `{"description", "config", "tensors": {name: {"shape", "data"}}}` with `data` flat and row-major.
 ///
 /// Float32 fixtures store the float64 repr of float32 values, so `tensor(_:)` reproduces them exactly (the

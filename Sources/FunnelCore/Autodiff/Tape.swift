@@ -76,6 +76,25 @@ public final class Tape {
         }
     }
 
+    /// Gradients of `output` (weighted by `seed`) with respect to every watched parameter it depends on, in
+    /// first-watch order; parameters it does not depend on are left out (no zero tensors are made). One backward
+    /// pass over the part of the graph that leads to `output`: per-task losses of a model whose tasks share only
+    /// some parameters each pay only for their own subgraph. May be called repeatedly.
+    public func parameterGradients(of output: Variable, seed: Tensor? = nil) -> [(parameter: Parameter, gradient: Tensor)] {
+        let leaves = nodes.indices.filter { nodes[$0].parameter != nil }
+        let found = propagate(from: output, seed: seed, targets: Set(leaves))
+        return leaves.compactMap { node in found[node].map { (nodes[node].parameter!, $0) } }
+    }
+
+    /// The distinct rows of `parameter` read so far, in increasing order, when every use of it on this tape is
+    /// a row lookup (`gatherRows`, `embeddingBag`): its gradients are then zero outside these rows. nil when the
+    /// parameter is not watched or is used otherwise too.
+    public func rowsRead(from parameter: Parameter) -> [Int32]? {
+        guard let index = parameterNodes[ObjectIdentifier(parameter)], nodes[index].onlyRowReads,
+              !nodes[index].rowsRead.isEmpty else { return nil }
+        return uniqueSortedRows(nodes[index].rowsRead, rowCount: parameter.value.shape[0])
+    }
+
     /// Accumulates the gradient of `output` into `grad` of every parameter watched on this tape, and marks
     /// row-sparse gradients (tables read only by lookups) with their rows.
     public func backward(_ output: Variable, seed: Tensor? = nil) {

@@ -68,6 +68,24 @@ extension Variable {
         elementwise({ $0 * $0 }, { $0 * $0 }) { g, x, _ in Tensor.broadcasting(g, x, { 2 * $0 * $1 }, { 2 * $0 * $1 }) }
     }
 
+    /// `log(1 + e^x)`, computed as `max(x, 0) + log(1 + e^{−|x|})` (no overflow); derivative σ(x).
+    public func softplus() -> Variable {
+        elementwise({ lanewise($0, stableSoftplus) }, stableSoftplus) { g, x, _ in
+            g * x.map({ lanewise($0, stableSigmoid) }, stableSigmoid)
+        }
+    }
+
+    /// `min(max(x, lower), upper)`. The gradient passes where `lower ≤ x ≤ upper` (bounds included, as PyTorch's
+    /// `clamp`) and is zero outside.
+    public func clamped(to range: ClosedRange<Float>) -> Variable {
+        let (lo, hi) = (range.lowerBound, range.upperBound)
+        let (vlo, vhi) = (SIMD8<Float>(repeating: lo), SIMD8<Float>(repeating: hi))
+        return elementwise({ $0.clamped(lowerBound: vlo, upperBound: vhi) }, { min(max($0, lo), hi) }) { g, x, _ in
+            Tensor.broadcasting(g, x, { $0.replacing(with: 0, where: ($1 .< vlo) .| ($1 .> vhi)) },
+                                { $1 < lo || $1 > hi ? 0 : $0 })
+        }
+    }
+
     /// `√x`.
     public func squareRoot() -> Variable {
         elementwise({ $0.squareRoot() }, { $0.squareRoot() }) { g, _, y in
