@@ -60,11 +60,26 @@ public final class Tape {
     /// Gradients of `output` (weighted by `seed`, default all ones) with respect to `parameters`, in order.
     /// A parameter that `output` does not depend on gets a zero tensor. May be called repeatedly.
     public func gradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Tensor] {
+        zip(parameters, connectedGradients(of: output, seed: seed, wrt: parameters)).map { parameter, gradient in
+            gradient ?? Tensor(zeros: parameter.value.shape)
+        }
+    }
+
+    /// As `gradients(of:seed:wrt:)`, but nil for a parameter that `output` does not depend on (no zero tensor is
+    /// allocated for it): what per-task gradient passes use, since each task reaches only its own tower.
+    public func connectedGradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Tensor?] {
         let targets = parameters.map { parameterNodes[ObjectIdentifier($0)] }
         let found = propagate(from: output, seed: seed, targets: Set(targets.compactMap { $0 }))
-        return zip(parameters, targets).map { parameter, node in
-            node.flatMap { found[$0] } ?? Tensor(zeros: parameter.value.shape)
-        }
+        return targets.map { node in node.flatMap { found[$0] } }
+    }
+
+    /// The rows of the leading axis outside which every gradient with respect to `parameter` on this tape is zero,
+    /// in increasing order, when `parameter` (rank ≥ 2) was read only by lookups (`gatherRows`, `embeddingBag`);
+    /// nil when it is read densely, or not watched, or not read at all.
+    public func rowsRead(by parameter: Parameter) -> [Int32]? {
+        guard let node = parameterNodes[ObjectIdentifier(parameter)], parameter.value.rank >= 2,
+              nodes[node].onlyRowReads, !nodes[node].rowsRead.isEmpty else { return nil }
+        return uniqueSortedRows(nodes[node].rowsRead, rowCount: parameter.value.shape[0])
     }
 
     /// Gradients of `output` (weighted by `seed`) with respect to tracked `variables`, in order.
