@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import FunnelCore
+import FunnelData
 @testable import FunnelTrain
 
 /// Loss balancers on constructed cases with known answers: the worked examples of losses-and-balancing.md §9.1
@@ -245,7 +246,7 @@ final class BalancerTests: XCTestCase {
         XCTAssertEqual((methods[3].makeBalancer(tasks: tasks) as? PCGrad)?.weights, [2, 1, 1])
         let meta = try XCTUnwrap(methods[4].makeBalancer(tasks: tasks) as? MetaBalance)
         XCTAssertEqual(meta.targetTask, 1)
-        XCTAssertEqual(meta.strategy, .reduceOnly)
+        XCTAssertEqual(meta.strategy, MetaBalance.Strategy.reduceOnly)
         XCTAssertEqual((BalancingMethod.metaBalanceDefault.makeBalancer(tasks: tasks) as? MetaBalance)?.targetTask, 2)
         XCTAssertEqual(methods.map(\.needsPerTaskGradients), [false, false, true, true, true])
     }
