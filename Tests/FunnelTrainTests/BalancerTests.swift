@@ -250,4 +250,34 @@ final class BalancerTests: XCTestCase {
         XCTAssertEqual((BalancingMethod.metaBalanceDefault.makeBalancer(tasks: tasks) as? MetaBalance)?.targetTask, 2)
         XCTAssertEqual(methods.map(\.needsPerTaskGradients), [false, false, true, true, true])
     }
+
+    // MARK: Resuming
+
+    func testSavedStateResumesEveryMethodExactly() throws {
+        let a: [[Float]] = [[1, 0.5], [-1, 1], [0.2, -0.7]]
+        let makers: [() -> LossBalancer] = [
+            { GradNorm(taskCount: 3) }, { MetaBalance(weights: [1, 1, 1]) }, { PCGrad(weights: [1, 1, 1], seed: 4) },
+            { UncertaintyWeighting(isRegression: [true, false, false]) }, { FixedWeights(weights: [1, 2, 3]) },
+        ]
+        for make in makers {
+            let original = make()
+            for step in 0..<3 {
+                let c = LinearCase()
+                _ = original.backward(c.input(a.map { $0.map { $0 * Float(step + 1) } }, c: [1, 2, 3]))
+                SGD(learningRate: 0.1).step(original.trainableParameters)
+            }
+            let saved = try JSONDecoder().decode(BalancerState.self, from: JSONEncoder().encode(original.state))
+            let resumed = make()
+            try resumed.restore(saved)
+            XCTAssertEqual(resumed.state, original.state, "\(type(of: original))")
+            let (c1, c2) = (LinearCase(), LinearCase())
+            let r1 = original.backward(c1.input(a, c: [1, 2, 3])), r2 = resumed.backward(c2.input(a, c: [1, 2, 3]))
+            XCTAssertEqual(c1.theta.grad!.scalars, c2.theta.grad!.scalars, "\(type(of: original))")
+            XCTAssertEqual(r1.weights, r2.weights, "\(type(of: original))")
+            XCTAssertEqual(resumed.state, original.state, "\(type(of: original)) after one more step")
+        }
+        XCTAssertThrowsError(try GradNorm(taskCount: 2).restore(GradNorm(taskCount: 3).state)) {
+            XCTAssertEqual($0 as? BalancerStateError, .wrongCount("weights", expected: 2, found: 3))
+        }
+    }
 }

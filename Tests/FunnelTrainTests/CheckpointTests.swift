@@ -49,7 +49,7 @@ final class CheckpointTests: XCTestCase {
         return CheckpointMetadata(model: "MMoE", configuration: try JSONValue(encoding: model.configuration), features: layout,
                                   tasks: tasks, targetScalings: [.identity, TargetScaling(transform: .log1p, clip: 9.5)],
                                   featureMap: .object(["user": .array([.string("a"), .integer(3)])]),
-                                  balancing: .pcGradDefault, metrics: ["validation.ctr.auc": 0.71234567891], epoch: 2,
+                                  balancing: .pcGradDefault, balancerState: PCGrad(weights: [1, 1], seed: 8).state, metrics: ["validation.ctr.auc": 0.71234567891], epoch: 2,
                                   step: step, generatorState: rng.state)
     }
 

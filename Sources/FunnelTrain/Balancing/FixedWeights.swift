@@ -34,6 +34,11 @@ public final class FixedWeights: LossBalancer {
 
     public var trainableParameters: [Parameter] { [] }
 
+    /// Fixed weights learn nothing: the state is empty.
+    public var state: BalancerState { BalancerState() }
+
+    public func restore(_ state: BalancerState) throws {}
+
     /// λ_t(e), normalised when asked.
     public func weights(atEpoch epoch: Int) -> [Float] {
         let total = normalizeWeights ? weights.reduce(0, +) : 1

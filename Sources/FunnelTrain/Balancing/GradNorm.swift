@@ -37,6 +37,30 @@ public final class GradNorm: LossBalancer {
 
     public var trainableParameters: [Parameter] { [] }
 
+    /// `weights` (w_t), `initialLosses` (L_t(0), −1 while unknown), and the weight optimizer's `optimizer.step` and
+    /// `optimizer.<slot>` buffers.
+    public var state: BalancerState {
+        let snapshot = weightOptimizer.snapshot(for: [weights])
+        var values = ["weights": currentWeights.map(Double.init), "initialLosses": initialLosses.map { $0.map(Double.init) ?? -1 },
+                      "optimizer.step": [Double(snapshot.step)]]
+        for (name, tensor) in snapshot.tensors { values["optimizer.\(name)"] = tensor.scalars.map(Double.init) }
+        return BalancerState(values: values)
+    }
+
+    public func restore(_ state: BalancerState) throws {
+        let count = initialLosses.count
+        let w = try state.values("weights", count: count), initial = try state.values("initialLosses", count: count)
+        let step = try state.values("optimizer.step", count: 1)[0]
+        var tensors: [String: Tensor] = [:]
+        for (key, values) in state.values where key.hasPrefix("optimizer.") && key != "optimizer.step" {
+            tensors[String(key.dropFirst("optimizer.".count))] = Tensor(shape: [values.count], values: values.map(Float.init))
+        }
+        let kind = weightOptimizer.snapshot(for: []).kind
+        try weightOptimizer.restore(OptimizerSnapshot(kind: kind, step: Int(step), tensors: tensors), for: [weights])
+        weights.value = Tensor(shape: [count], values: w.map(Float.init))
+        initialLosses = initial.map { $0 < 0 ? nil : Float($0) }
+    }
+
     /// The current w_t.
     public var currentWeights: [Float] { weights.value.scalars }
 

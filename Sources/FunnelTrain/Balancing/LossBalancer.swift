@@ -97,6 +97,45 @@ public protocol LossBalancer: AnyObject {
 
     /// Computes and stores this step's gradients (see the protocol's documentation) and returns the log record.
     func backward(_ input: BalancingInput) -> BalancingRecord
+
+    /// What the balancer has learned or accumulated (weights, moving averages, generator position), for
+    /// checkpoints (`CheckpointMetadata.balancerState`); empty for stateless methods.
+    var state: BalancerState { get }
+
+    /// Continues from a saved `state` of the same method and task count.
+    func restore(_ state: BalancerState) throws
+}
+
+/// A balancer's saved state: named number arrays (Float values are stored exactly as Double) and named word
+/// arrays (generator states).
+public struct BalancerState: Codable, Equatable, Sendable {
+    public var values: [String: [Double]]
+    public var words: [String: [UInt64]]
+
+    public init(values: [String: [Double]] = [:], words: [String: [UInt64]] = [:]) {
+        self.values = values
+        self.words = words
+    }
+
+    /// The array `name` with `count` entries, or a `BalancerStateError`.
+    func values(_ name: String, count: Int) throws -> [Double] {
+        guard let found = values[name] else { throw BalancerStateError.missing(name) }
+        guard found.count == count else { throw BalancerStateError.wrongCount(name, expected: count, found: found.count) }
+        return found
+    }
+}
+
+/// Why a balancer state cannot be restored.
+public enum BalancerStateError: Error, Equatable, CustomStringConvertible {
+    case missing(String)
+    case wrongCount(String, expected: Int, found: Int)
+
+    public var description: String {
+        switch self {
+        case .missing(let name): return "balancer state lacks '\(name)'"
+        case let .wrongCount(name, expected, found): return "balancer state '\(name)' has \(found) entries, expected \(expected)"
+        }
+    }
 }
 
 extension BalancingInput {

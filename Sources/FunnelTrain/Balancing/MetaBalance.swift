@@ -38,6 +38,22 @@ public final class MetaBalance: LossBalancer {
 
     public var trainableParameters: [Parameter] { [] }
 
+    /// `averageNorm.<tensor name>`: n_t(P) per task.
+    public var state: BalancerState {
+        BalancerState(values: Dictionary(uniqueKeysWithValues: averageNorms.map { ("averageNorm.\($0.key)", $0.value) }))
+    }
+
+    public func restore(_ state: BalancerState) throws {
+        var norms: [String: [Double]] = [:]
+        for (key, values) in state.values where key.hasPrefix("averageNorm.") {
+            guard values.count == weights.count else {
+                throw BalancerStateError.wrongCount(key, expected: weights.count, found: values.count)
+            }
+            norms[String(key.dropFirst("averageNorm.".count))] = values
+        }
+        averageNorms = norms
+    }
+
     public func backward(_ input: BalancingInput) -> BalancingRecord {
         precondition(input.taskCount == weights.count, "\(input.taskCount) losses for \(weights.count) weights")
         input.zeroGradients()

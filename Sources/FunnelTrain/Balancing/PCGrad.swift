@@ -30,6 +30,15 @@ public final class PCGrad: LossBalancer {
 
     public var trainableParameters: [Parameter] { [] }
 
+    /// `generator`: the order generator's state words.
+    public var state: BalancerState { BalancerState(words: ["generator": generator.state]) }
+
+    public func restore(_ state: BalancerState) throws {
+        guard let words = state.words["generator"] else { throw BalancerStateError.missing("generator") }
+        guard words.count == 4 else { throw BalancerStateError.wrongCount("generator", expected: 4, found: words.count) }
+        generator = SeededGenerator(state: words)
+    }
+
     public func backward(_ input: BalancingInput) -> BalancingRecord {
         precondition(input.taskCount == weights.count, "\(input.taskCount) losses for \(weights.count) weights")
         input.zeroGradients()

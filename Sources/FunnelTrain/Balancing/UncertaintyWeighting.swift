@@ -41,6 +41,14 @@ public final class UncertaintyWeighting: LossBalancer {
 
     public var trainableParameters: [Parameter] { logVariances }
 
+    /// `logVariance`: s_t.
+    public var state: BalancerState { BalancerState(values: ["logVariance": logVariances.map { Double($0.value.scalar) }]) }
+
+    public func restore(_ state: BalancerState) throws {
+        let s = try state.values("logVariance", count: logVariances.count)
+        for (parameter, value) in zip(logVariances, s) { parameter.value = Tensor(scalar: Float(value)) }
+    }
+
     /// (multiplier c_t of exp(−s_t)·L_t, multiplier of s_t) for task t.
     private func coefficients(_ t: Int) -> (Float, Float) {
         switch form {

@@ -23,6 +23,8 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
     public var featureMapPath: String?
     /// How task losses were combined.
     public var balancing: BalancingMethod?
+    /// What the balancer had learned (`LossBalancer.state`), to resume it.
+    public var balancerState: BalancerState?
     /// Metrics at the time of saving, by name (e.g. `validation.ctr.auc`).
     public var metrics: [String: Double]
     /// Completed epochs.
@@ -37,7 +39,7 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
 
     public init(model: String, configuration: JSONValue, features: FeatureLayout, tasks: [TaskSpec],
                 targetScalings: [TargetScaling]? = nil, featureMap: JSONValue? = nil, featureMapPath: String? = nil,
-                balancing: BalancingMethod? = nil, metrics: [String: Double] = [:], epoch: Int = 0, step: Int = 0,
+                balancing: BalancingMethod? = nil, balancerState: BalancerState? = nil, metrics: [String: Double] = [:], epoch: Int = 0, step: Int = 0,
                 generatorState: [UInt64]? = nil) {
         self.model = model
         self.configuration = configuration
@@ -47,6 +49,7 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         self.featureMap = featureMap
         self.featureMapPath = featureMapPath
         self.balancing = balancing
+        self.balancerState = balancerState
         self.metrics = metrics
         self.epoch = epoch
         self.step = step
