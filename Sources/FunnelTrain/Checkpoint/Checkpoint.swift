@@ -114,7 +114,8 @@ public struct Checkpoint {
                 throw CheckpointError.shapeMismatch(name: target.name, checkpoint: saved.shape, model: target.value.shape)
             }
         }
-        if strict, let extra = tensors.keys.sorted().first(where: { name in !targets.contains { $0.name == name } }) {
+        let names = Set(targets.map(\.name))
+        if strict, let extra = tensors.keys.sorted().first(where: { !names.contains($0) }) {
             throw CheckpointError.unexpectedTensor(name: extra)
         }
         for target in targets {
