@@ -92,7 +92,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testSafetensorsByteLayout() throws {
-        let tensors = ["b.weight": Tensor(shape: [2, 3], values: [1, -2, 3.5, -0, .infinity, Float(bitPattern: 0x0001_2345)])  // a subnormal,
+        let tensors = ["b.weight": Tensor(shape: [2, 3], values: [1, -2, 3.5, -0, .infinity, Float(bitPattern: 0x0001_2345)]),  // last: a subnormal
                        "a.bias": Tensor(shape: [2], values: [.pi, -1]), "scalar": Tensor(scalar: 7)]
         let data = try SafeTensors.encode(tensors, metadata: ["format": "pt"])
         let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
