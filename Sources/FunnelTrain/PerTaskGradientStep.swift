@@ -112,7 +112,7 @@ public final class PerTaskGradientStep<Model: MultiTaskModel> {
     private func sharedGradients(of losses: [Variable], on tape: Tape) -> [GradientSet] {
         let shared = model.sharedParameters
         let slot = Dictionary(uniqueKeysWithValues: shared.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
-        let rows = shared.map { tape.rowsRead(from: $0) }
+        let rows = shared.map { tape.rowsRead(by: $0) }
         return losses.map { loss in
             var tensors = [Tensor?](repeating: nil, count: shared.count)
             for (parameter, gradient) in tape.parameterGradients(of: loss) {

@@ -59,7 +59,7 @@ final class BoundedOpTests: XCTestCase {
     }
 }
 
-/// `Tape.parameterGradients(of:)`, `Tape.rowsRead(from:)` and row-sparse `GradientSet`s.
+/// `Tape.parameterGradients(of:)`, `Tape.rowsRead(by:)` and row-sparse `GradientSet`s.
 final class SparseGradientTests: XCTestCase {
     /// A table [6, 2] read by lookups of rows {4, 1, 4} and a dense weight w [2]; two losses.
     private func lookups() -> (Tape, Parameter, Parameter, Variable, Variable) {
@@ -84,13 +84,13 @@ final class SparseGradientTests: XCTestCase {
 
     func testRowsReadAreDistinctAndSorted() {
         let (tape, table, w, _, _) = lookups()
-        XCTAssertEqual(tape.rowsRead(from: table), [1, 4])
-        XCTAssertNil(tape.rowsRead(from: w), "w is used densely")
+        XCTAssertEqual(tape.rowsRead(by: table), [1, 4])
+        XCTAssertNil(tape.rowsRead(by: w), "w is used densely")
         // A table that is also used densely has no row restriction.
         let other = Tape()
         let v = other.watch(table)
         _ = Variable.gatherRows(v, indices: [0]) + v.sum()
-        XCTAssertNil(other.rowsRead(from: table))
+        XCTAssertNil(other.rowsRead(by: table))
     }
 
     func testRowSparseSetsMatchDenseComputation() {

@@ -47,4 +47,47 @@ final class GradientSetTests: XCTestCase {
         XCTAssertEqual(combined.parameters[0].grad?.scalars, [1, 4])
         XCTAssertEqual(combined.parameters[1].grad?.scalars, [3])
     }
+
+    /// Two lookups into a [6, 3] table (rows {1, 4} and {4, 5}) and a dense vector: the sets are row-sparse on the
+    /// table, and every operation equals its dense counterpart.
+    func testRowSparseTablesBehaveLikeDenseOnes() {
+        let table = Parameter(name: "embedding.weight", value: Tensor(shape: [6, 3], values: (0..<18).map { Float($0) / 10 }))
+        let bias = Parameter(name: "bias", value: Tensor(shape: [3], values: [0.5, -1, 2]))
+        let tape = Tape()
+        let t = tape.watch(table), b = tape.watch(bias)
+        let l1 = ((Variable.gatherRows(t, indices: [1, 4]) * 2).sum(alongAxis: 0) * b).sum()
+        let l2 = (Variable.gatherRows(t, indices: [4, 5, 5]).squared().sum(alongAxis: 0) + b).sum()
+        let g1 = GradientSet(of: l1, on: tape, wrt: [table, bias]), g2 = GradientSet(of: l2, on: tape, wrt: [table, bias])
+        XCTAssertEqual(tape.rowsRead(by: table), [1, 4, 5], "the union over the tape's lookups")
+        XCTAssertEqual(g1.rows[0], [1, 4, 5])
+        XCTAssertNil(g1.rows[1], "dense tensors carry no rows")
+        let dense1 = GradientSet(parameters: g1.parameters, tensors: g1.tensors), dense2 = GradientSet(parameters: g2.parameters, tensors: g2.tensors)
+        XCTAssertEqual(g1.dot(g2), dense1.dot(dense2), accuracy: 1e-9)
+        XCTAssertEqual(g1.norm(tensor: 0), dense1.norm(tensor: 0), accuracy: 1e-9)
+        XCTAssertNotEqual(g1.dot(g2), 0)
+        XCTAssertEqual(g1.removingProjection(onto: g2).tensors.map(\.scalars), dense1.removingProjection(onto: dense2).tensors.map(\.scalars))
+        var scaled = g1
+        scaled.scale(tensor: 0, by: 3)
+        XCTAssertEqual(scaled.tensors[0].scalars, g1.tensors[0].scalars.map { $0 * 3 })
+        XCTAssertEqual(scaled.tensors[1].scalars, g1.tensors[1].scalars, "other tensors untouched")
+        XCTAssertNotEqual(g1.tensors[0].scalars, scaled.tensors[0].scalars, "copy-on-write: the original is unchanged")
+
+        // Handing over keeps the rows, so lazy optimizers still update only those rows.
+        table.zeroGradient()
+        bias.zeroGradient()
+        g1.assign()
+        XCTAssertEqual(table.gradientRows, [1, 4, 5])
+        XCTAssertNil(bias.gradientRows)
+        let onlyRow2 = GradientSet(parameters: [table, bias], tensors: [Tensor(zeros: [6, 3]), Tensor(zeros: [3])], rows: [[2], nil])
+        onlyRow2.accumulate()
+        XCTAssertEqual(table.gradientRows, [1, 2, 4, 5], "row-sparse sums keep the union")
+        dense1.accumulate()
+        XCTAssertNil(table.gradientRows, "a dense addition makes the gradient dense")
+        // Union on add; a zero set is the neutral element.
+        var total = GradientSet.zeros(like: [table, bias])
+        total.add(g1)
+        total.add(onlyRow2, scaledBy: 2)
+        XCTAssertEqual(total.rows[0], [1, 2, 4, 5])
+        XCTAssertEqual(total.tensors[0].scalars, g1.tensors[0].scalars)
+    }
 }

@@ -178,7 +178,7 @@ final class HTLNetTests: XCTestCase {
                 guard let g = p.grad, let e = expected else { continue }
                 XCTAssertLessThanOrEqual(g.maxRelativeDifference(to: e, floor: 1e-6), 1e-5, p.name)
             }
-            XCTAssertEqual(a.embedding.table.gradientRows, tape.rowsRead(from: b.embedding.table))
+            XCTAssertEqual(a.embedding.table.gradientRows, tape.rowsRead(by: b.embedding.table))
             XCTAssertTrue(report.projected.contains(true) || report.magnitudeWeights.contains { $0 != 1 })
         }
     }

@@ -1,74 +1,128 @@
 /// Gradients of one scalar with respect to an ordered list of parameters, treated as one flattened vector G.
 ///
-/// Per-task gradients of the shared parameters (`tape.gradients(of: loss_t, wrt: shared)`) are combined with
-/// these operations before the optimizer step: inner products and norms for conflict tests (PCGrad, HTLNet),
-/// projections, rescaling (GradNorm, MetaBalance, HTLNet's magnitude adjustment), sums, and finally
-/// `assign()` / `accumulate()` to hand the result to the optimizer through `Parameter.grad`.
+/// Per-task gradients of the shared parameters (`GradientSet(of: loss_t, on: tape, wrt: shared)`) are combined
+/// with these operations before the optimizer step: inner products and norms for conflict tests (PCGrad, HTLNet),
+/// projections, rescaling (GradNorm, MetaBalance, HTLNet's magnitude adjustment), sums, and finally `assign()` /
+/// `accumulate()` to hand the result to the optimizer through `Parameter.grad`.
 ///
-/// ## Row-sparse tensors
-/// An embedding table's gradient is zero outside the rows the batch looked up. A tensor may carry those rows
-/// (`rows[i]`, sorted and distinct; `init(of:on:wrt:)` takes them from the tape): inner products, norms and
-/// combinations then visit only those rows — the same values as the dense computation, at a cost proportional
-/// to the batch instead of the vocabulary — and `assign()` hands them on as `Parameter.gradientRows` (for lazy
-/// row-wise optimizers).
+/// **Row-sparse tensors.** A gradient of an embedding table read only by lookups is zero outside the rows the batch
+/// touched; `rows[i]` lists them (from `Tape.rowsRead(by:)`), and dot products, norms, scaling and sums then visit
+/// only those rows (losses-and-balancing.md §8: "sums over the union of touched rows, which equals the dense
+/// computation"). The tensors themselves stay dense-shaped, as the lookup backward produces them; `assign()` and
+/// `accumulate()` pass the rows on to `Parameter.gradientRows`, so lazy optimizers still update only those rows.
+/// All accumulations are in Float64.
 public struct GradientSet {
     /// The parameters, in order.
     public let parameters: [Parameter]
     /// One gradient per parameter, each of its parameter's shape.
     public private(set) var tensors: [Tensor]
-    /// Per tensor, the rows of its leading axis outside which it is zero, or nil when it is dense.
+    /// Per tensor: the leading-axis rows outside which it is zero (increasing), or nil when dense.
     public private(set) var rows: [[Int32]?]
 
-    /// - Parameter rows: per tensor, the rows outside which it is zero (sorted, distinct), or nil (all dense).
     public init(parameters: [Parameter], tensors: [Tensor], rows: [[Int32]?]? = nil) {
         precondition(parameters.count == tensors.count, "\(tensors.count) gradients for \(parameters.count) parameters")
         for (p, t) in zip(parameters, tensors) {
             precondition(p.value.shape == t.shape, "gradient \(t.shape) for \(p.name) \(p.value.shape)")
         }
-        let rows = rows ?? Array(repeating: nil, count: parameters.count)
-        precondition(rows.count == parameters.count, "\(rows.count) row lists for \(parameters.count) parameters")
-        for (t, r) in zip(tensors, rows) where r != nil { precondition(t.rank == 2, "row-sparse gradient of shape \(t.shape)") }
         self.parameters = parameters
         self.tensors = tensors
-        self.rows = rows
+        self.rows = rows ?? Array(repeating: nil, count: parameters.count)
+        precondition(self.rows.count == parameters.count, "row lists for \(self.rows.count) of \(parameters.count) tensors")
     }
 
-    /// The gradient of `output` with respect to `parameters`, from `tape` (callable once per task), with the
-    /// rows of lookup-only tables.
-    public init(of output: Variable, on tape: Tape, wrt parameters: [Parameter]) {
-        self.init(parameters: parameters, tensors: tape.gradients(of: output, wrt: parameters),
-                  rows: parameters.map { tape.rowsRead(from: $0) })
+    /// The gradient of `output` (weighted by `seed`, default ones) with respect to `parameters`, from `tape`
+    /// (callable once per task on the same tape), with the row sparsity the tape recorded.
+    public init(of output: Variable, seed: Tensor? = nil, on tape: Tape, wrt parameters: [Parameter]) {
+        self.init(parameters: parameters, tensors: tape.gradients(of: output, seed: seed, wrt: parameters),
+                  rows: parameters.map { tape.rowsRead(by: $0) })
     }
 
-    /// ⟨G, H⟩ over all tensors (Float64 accumulation; row-sparse tensors over their rows only).
+    /// All zeros (every tensor row-sparse with no rows), the neutral element of `add`.
+    public static func zeros(like parameters: [Parameter]) -> GradientSet {
+        GradientSet(parameters: parameters, tensors: parameters.map { Tensor(zeros: $0.value.shape) },
+                    rows: parameters.map { $0.value.rank >= 2 ? [] : nil })
+    }
+
+    // MARK: Inner products
+
+    /// ⟨G, H⟩ over all tensors.
     public func dot(_ other: GradientSet) -> Double {
         precondition(parameters.count == other.parameters.count, "gradient sets of different parameters")
-        var total = 0.0
-        for i in tensors.indices {
-            let (a, b) = (tensors[i], other.tensors[i])
-            switch (rows[i], other.rows[i]) {
-            case (nil, nil): total += a.dot(b)
-            case let (r?, nil), let (nil, r?): total += dotOverRows(a, b, r)
-            case let (r?, s?): total += dotOverRows(a, b, r.count <= s.count ? r : s)
-            }
+        return tensors.indices.reduce(0) { $0 + dot(other, tensor: $1) }
+    }
+
+    /// ⟨G_i, H_i⟩ over tensor `i` only (per-tensor methods such as MetaBalance).
+    public func dot(_ other: GradientSet, tensor i: Int) -> Double {
+        let (a, b) = (tensors[i], other.tensors[i])
+        guard let rowList = sparser(rows[i], other.rows[i]) else { return a.dot(b) }
+        let width = a.count / max(a.shape[0], 1)
+        return rowList.reduce(0.0) { total, row in
+            total + Double(FunnelCore.dot(a.pointer + Int(row) * width, b.pointer + Int(row) * width, width))
         }
-        return total
     }
 
     /// ‖G‖.
     public var norm: Double { dot(self).squareRoot() }
 
+    /// ‖G_i‖ of tensor `i`.
+    public func norm(tensor i: Int) -> Double { dot(self, tensor: i).squareRoot() }
+
+    // MARK: In-place arithmetic (copy-on-write)
+
+    /// G ← G · factor.
+    public mutating func scale(by factor: Float) {
+        for i in tensors.indices { scale(tensor: i, by: factor) }
+    }
+
+    /// G_i ← G_i · factor for tensor `i` only.
+    public mutating func scale(tensor i: Int, by factor: Float) {
+        let target = ownedTensor(i).pointer
+        let v = SIMD8<Float>(repeating: factor)
+        forEachRange(i) { start, count in unaryMap(target + start, target + start, count, { $0 * v }, { $0 * factor }) }
+    }
+
+    /// G ← G + factor · H.
+    public mutating func add(_ other: GradientSet, scaledBy factor: Float = 1) {
+        precondition(parameters.count == other.parameters.count, "gradient sets of different parameters")
+        for i in tensors.indices {
+            let h = other.tensors[i]
+            if let otherRows = other.rows[i], let own = rows[i], own != otherRows {
+                rows[i] = uniqueSortedRows(own + otherRows, rowCount: h.shape[0])
+            } else if other.rows[i] == nil {
+                rows[i] = nil
+            }
+            let target = ownedTensor(i)
+            let v = SIMD8<Float>(repeating: factor)
+            other.forEachRange(i) { start, count in
+                binaryMap(target.pointer + start, h.pointer + start, target.pointer + start, count,
+                          { $0 + $1 * v }, { $0 + $1 * factor })
+            }
+        }
+    }
+
+    // MARK: Value arithmetic
+
     /// G · factor.
-    public func scaled(by factor: Float) -> GradientSet { Self.linearCombination([self], coefficients: [Double(factor)]) }
+    public func scaled(by factor: Float) -> GradientSet {
+        var result = self
+        result.scale(by: factor)
+        return result
+    }
 
     /// G + H.
-    public static func + (g: GradientSet, h: GradientSet) -> GradientSet { linearCombination([g, h], coefficients: [1, 1]) }
+    public static func + (g: GradientSet, h: GradientSet) -> GradientSet {
+        var result = g
+        result.add(h)
+        return result
+    }
 
     /// G − (⟨G, H⟩ / ‖H‖²)·H: G with its component along H removed (a zero H leaves G unchanged).
     public func removingProjection(onto other: GradientSet) -> GradientSet {
         let squared = other.dot(other)
         guard squared > 0 else { return self }
-        return Self.linearCombination([self, other], coefficients: [1, -dot(other) / squared])
+        var result = self
+        result.add(other, scaledBy: Float(-dot(other) / squared))
+        return result
     }
 
     /// The sum of several gradient sets of the same parameters.
@@ -106,8 +160,9 @@ public struct GradientSet {
         return GradientSet(parameters: parameters, tensors: tensors, rows: rows)
     }
 
-    /// Sets each parameter's `grad` to this gradient (replacing what was there), and its `gradientRows` to the
-    /// tensor's rows.
+    // MARK: Handing over to the optimizer
+
+    /// Sets each parameter's `grad` to this gradient (replacing what was there) and its `gradientRows` to the rows.
     public func assign() {
         for (i, p) in parameters.enumerated() {
             p.grad = tensors[i]
@@ -115,18 +170,36 @@ public struct GradientSet {
         }
     }
 
-    /// Adds this gradient to each parameter's `grad`; `gradientRows` stays set only when both the parameter's
-    /// gradient and this one are row-sparse (their union).
+    /// Adds this gradient to each parameter's `grad`, keeping `gradientRows` exact.
     public func accumulate() {
-        for (i, p) in parameters.enumerated() {
-            let wasEmpty = p.grad == nil
-            p.accumulateGradient(tensors[i])
-            switch (wasEmpty, p.gradientRows, rows[i]) {
-            case (true, _, let new): p.gradientRows = new
-            case let (false, old?, new?): p.gradientRows = uniqueSortedRows(old + new, rowCount: p.value.shape[0])
-            default: p.gradientRows = nil
-            }
-        }
+        for (i, p) in parameters.enumerated() { p.accumulateGradient(tensors[i], rows: rows[i]) }
+    }
+
+    // MARK: Helpers
+
+    /// Tensor `i`, copied first when its buffer is shared (so in-place updates never leak into another set).
+    private mutating func ownedTensor(_ i: Int) -> Tensor {
+        if !tensors[i].isUniquelyOwned() { tensors[i] = tensors[i].copy() }
+        return tensors[i]
+    }
+
+    /// `body(start, count)` over the element ranges of tensor `i` that can be non-zero.
+    private func forEachRange(_ i: Int, _ body: (Int, Int) -> Void) {
+        let t = tensors[i]
+        guard let rowList = rows[i] else { return body(0, t.count) }
+        let width = t.count / max(t.shape[0], 1)
+        for row in rowList { body(Int(row) * width, width) }
+    }
+}
+
+/// The shorter of two row lists, or the only one present (a tensor zero outside some rows makes the product zero
+/// there too); nil when both tensors are dense.
+private func sparser(_ a: [Int32]?, _ b: [Int32]?) -> [Int32]? {
+    switch (a, b) {
+    case let (a?, b?): return a.count <= b.count ? a : b
+    case let (a?, nil): return a
+    case let (nil, b?): return b
+    case (nil, nil): return nil
     }
 }
 
@@ -139,15 +212,4 @@ private func combine(_ inputs: [Tensor], _ c: [Float], into out: Tensor, start: 
         let ck = c[k], vk = SIMD8<Float>(repeating: ck)
         binaryMap(target, inputs[k].pointer + start, target, count, { $0 + $1 * vk }, { $0 + $1 * ck })
     }
-}
-
-/// Σ over `rows` of ⟨a[row], b[row]⟩ for `[rows, width]` tensors (Float32 per row, Float64 across rows).
-private func dotOverRows(_ a: Tensor, _ b: Tensor, _ rows: [Int32]) -> Double {
-    let width = a.shape[1]
-    var total = 0.0
-    for row in rows {
-        let offset = Int(row) * width
-        total += Double(dot(UnsafePointer(a.pointer + offset), UnsafePointer(b.pointer + offset), width))
-    }
-    return total
 }

@@ -37,4 +37,18 @@ public final class Parameter: @unchecked Sendable {
             Tensor.accumulate(gradient, into: &grad!)
         }
     }
+
+    /// Adds `gradient`, which is zero outside the leading-axis `rows` (nil: dense), and keeps `gradientRows`
+    /// exact: the rows of the first gradient, the union of row-sparse gradients, nil once any dense one is added.
+    public func accumulateGradient(_ gradient: Tensor, rows: [Int32]?) {
+        let wasEmpty = grad == nil
+        accumulateGradient(gradient)
+        if wasEmpty {
+            gradientRows = rows
+        } else if let rows, let existing = gradientRows {
+            gradientRows = uniqueSortedRows(existing + rows, rowCount: value.shape[0])
+        } else {
+            gradientRows = nil
+        }
+    }
 }

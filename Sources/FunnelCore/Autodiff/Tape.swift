@@ -60,11 +60,26 @@ public final class Tape {
     /// Gradients of `output` (weighted by `seed`, default all ones) with respect to `parameters`, in order.
     /// A parameter that `output` does not depend on gets a zero tensor. May be called repeatedly.
     public func gradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Tensor] {
+        zip(parameters, connectedGradients(of: output, seed: seed, wrt: parameters)).map { parameter, gradient in
+            gradient ?? Tensor(zeros: parameter.value.shape)
+        }
+    }
+
+    /// As `gradients(of:seed:wrt:)`, but nil for a parameter that `output` does not depend on (no zero tensor is
+    /// allocated for it): what per-task gradient passes use, since each task reaches only its own tower.
+    public func connectedGradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Tensor?] {
         let targets = parameters.map { parameterNodes[ObjectIdentifier($0)] }
         let found = propagate(from: output, seed: seed, targets: Set(targets.compactMap { $0 }))
-        return zip(parameters, targets).map { parameter, node in
-            node.flatMap { found[$0] } ?? Tensor(zeros: parameter.value.shape)
-        }
+        return targets.map { node in node.flatMap { found[$0] } }
+    }
+
+    /// The rows of the leading axis outside which every gradient with respect to `parameter` on this tape is zero,
+    /// in increasing order, when `parameter` (rank ≥ 2) was read only by lookups (`gatherRows`, `embeddingBag`);
+    /// nil when it is read densely, or not watched, or not read at all.
+    public func rowsRead(by parameter: Parameter) -> [Int32]? {
+        guard let node = parameterNodes[ObjectIdentifier(parameter)], parameter.value.rank >= 2,
+              nodes[node].onlyRowReads, !nodes[node].rowsRead.isEmpty else { return nil }
+        return uniqueSortedRows(nodes[node].rowsRead, rowCount: parameter.value.shape[0])
     }
 
     /// Gradients of `output` (weighted by `seed`) with respect to tracked `variables`, in order.
@@ -84,15 +99,6 @@ public final class Tape {
         let leaves = nodes.indices.filter { nodes[$0].parameter != nil }
         let found = propagate(from: output, seed: seed, targets: Set(leaves))
         return leaves.compactMap { node in found[node].map { (nodes[node].parameter!, $0) } }
-    }
-
-    /// The distinct rows of `parameter` read so far, in increasing order, when every use of it on this tape is
-    /// a row lookup (`gatherRows`, `embeddingBag`): its gradients are then zero outside these rows. nil when the
-    /// parameter is not watched or is used otherwise too.
-    public func rowsRead(from parameter: Parameter) -> [Int32]? {
-        guard let index = parameterNodes[ObjectIdentifier(parameter)], nodes[index].onlyRowReads,
-              !nodes[index].rowsRead.isEmpty else { return nil }
-        return uniqueSortedRows(nodes[index].rowsRead, rowCount: parameter.value.shape[0])
     }
 
     /// Accumulates the gradient of `output` into `grad` of every parameter watched on this tape, and marks

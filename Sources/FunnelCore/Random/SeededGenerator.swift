@@ -20,6 +20,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = next(); s1 = next(); s2 = next(); s3 = next()
     }
 
+    /// The generator's four state words, to save a stream's position (checkpoints) and resume it exactly.
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// A generator continuing exactly where the one whose `state` this is stood.
+    public init(state: [UInt64]) {
+        precondition(state.count == 4 && state.contains { $0 != 0 }, "a generator state is four words, not all zero")
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     @inline(__always)
     private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 &- k)) }
 

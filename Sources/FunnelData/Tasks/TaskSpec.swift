@@ -83,13 +83,15 @@ public struct TaskSpec: Codable, Equatable, Sendable {
     public var sampleWeight: String?
     /// Transform of a continuous target for training.
     public var targetTransform: TargetTransform
+    /// Clip raw labels at this training quantile (e.g. 0.999) before the transform; nil = no clip (`TargetScaling`).
+    public var targetClipQuantile: Float?
     /// Metric names to report (empty: the defaults of the kind).
     public var metrics: [String]
 
     public init(name: String, kind: TaskKind, label: String? = nil, parent: String? = nil, loss: TaskLoss? = nil,
                 weight: Float = 1, reduction: LossReduction = .spaceMean, lossSpace: SpaceRule = .all,
                 evaluationSpace: SpaceRule = .all, sampleWeight: String? = nil, targetTransform: TargetTransform = .none,
-                metrics: [String] = []) {
+                metrics: [String] = [], targetClipQuantile: Float? = nil) {
         self.name = name
         self.kind = kind
         self.label = label ?? name
@@ -102,6 +104,7 @@ public struct TaskSpec: Codable, Equatable, Sendable {
         self.sampleWeight = sampleWeight
         self.targetTransform = targetTransform
         self.metrics = metrics
+        self.targetClipQuantile = targetClipQuantile
     }
 }
 

@@ -36,6 +36,18 @@ public final class Adam: Optimizer {
         Adam(learningRate: learningRate, weightDecay: weightDecay, decoupled: true)
     }
 
+    public func snapshot(for parameters: [Parameter]) -> OptimizerSnapshot {
+        OptimizerSnapshot(kind: "Adam", step: stepCount, tensors: state.snapshot(of: parameters, slotNames: Self.slotNames))
+    }
+
+    public func restore(_ snapshot: OptimizerSnapshot, for parameters: [Parameter]) throws {
+        try checkKind(snapshot, "Adam")
+        try state.restore(snapshot.tensors, of: parameters, slotNames: Self.slotNames)
+        stepCount = snapshot.step
+    }
+
+    private static let slotNames = ["exp_avg", "exp_avg_sq"]
+
     public func step(_ parameters: [Parameter]) {
         stepCount += 1
         let t = Float(stepCount)

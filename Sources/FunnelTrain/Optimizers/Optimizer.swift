@@ -6,6 +6,50 @@ public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     /// Applies one update to every parameter in `parameters` that has a gradient.
     func step(_ parameters: [Parameter])
+    /// A copy of the optimizer's state for `parameters` (for checkpoints and resuming).
+    func snapshot(for parameters: [Parameter]) -> OptimizerSnapshot
+    /// Replaces the state of `parameters` with `snapshot`, taken from the same kind of optimizer for parameters of
+    /// the same names and shapes; throws without changing anything when it does not fit.
+    func restore(_ snapshot: OptimizerSnapshot, for parameters: [Parameter]) throws
+}
+
+/// An optimizer's state: its step count and its per-parameter buffers, named `<parameter name>.<slot>` with
+/// PyTorch's slot names (`exp_avg`, `exp_avg_sq`, `momentum_buffer`, `sum`). Parameters never updated have none.
+public struct OptimizerSnapshot: Equatable {
+    /// The optimizer type (`Adam`, `SGD`, `Adagrad`).
+    public var kind: String
+    /// Updates applied so far.
+    public var step: Int
+    public var tensors: [String: Tensor]
+
+    public init(kind: String, step: Int, tensors: [String: Tensor]) {
+        self.kind = kind
+        self.step = step
+        self.tensors = tensors
+    }
+
+    public static func == (a: OptimizerSnapshot, b: OptimizerSnapshot) -> Bool {
+        a.kind == b.kind && a.step == b.step && a.tensors.keys == b.tensors.keys
+            && a.tensors.allSatisfy { name, t in b.tensors[name].map { $0.shape == t.shape && $0.scalars == t.scalars } ?? false }
+    }
+}
+
+/// Why an optimizer snapshot cannot be restored.
+public enum OptimizerRestoreError: Error, Equatable, CustomStringConvertible {
+    case wrongKind(expected: String, found: String)
+    case unknownTensor(String)
+    case incompleteState(parameter: String)
+    case shapeMismatch(name: String, expected: [Int], found: [Int])
+
+    public var description: String {
+        switch self {
+        case let .wrongKind(expected, found): return "optimizer state of a \(found) optimizer cannot be loaded into \(expected)"
+        case let .unknownTensor(name): return "optimizer state '\(name)' belongs to no parameter being restored"
+        case let .incompleteState(parameter): return "optimizer state of '\(parameter)' is missing some of its buffers"
+        case let .shapeMismatch(name, expected, found):
+            return "optimizer state '\(name)': shape \(found) in the checkpoint, \(expected) for the parameter"
+        }
+    }
 }
 
 /// Per-parameter optimizer state (moment buffers), created on first use.
@@ -23,6 +67,45 @@ final class OptimizerState {
 
     /// Whether `parameter` has state yet.
     func has(_ parameter: Parameter) -> Bool { slots[ObjectIdentifier(parameter)] != nil }
+
+    /// Copies of the state of `parameters`, named `<parameter>.<slot name>`.
+    func snapshot(of parameters: [Parameter], slotNames: [String]) -> [String: Tensor] {
+        var result: [String: Tensor] = [:]
+        for parameter in parameters {
+            guard let tensors = slots[ObjectIdentifier(parameter)] else { continue }
+            for (name, tensor) in zip(slotNames, tensors) { result["\(parameter.name).\(name)"] = tensor.copy() }
+        }
+        return result
+    }
+
+    /// Replaces the state of `parameters` with copies from `tensors` (as made by `snapshot`), after checking that
+    /// every tensor belongs to a parameter, has its shape, and that each parameter's slots are all present.
+    func restore(_ tensors: [String: Tensor], of parameters: [Parameter], slotNames: [String]) throws {
+        var restored: [ObjectIdentifier: [Tensor]] = [:], used = 0
+        for parameter in parameters {
+            let found = slotNames.compactMap { tensors["\(parameter.name).\($0)"] }
+            if found.isEmpty { continue }
+            guard found.count == slotNames.count else { throw OptimizerRestoreError.incompleteState(parameter: parameter.name) }
+            for (slot, tensor) in zip(slotNames, found) where tensor.shape != parameter.value.shape {
+                throw OptimizerRestoreError.shapeMismatch(name: "\(parameter.name).\(slot)", expected: parameter.value.shape,
+                                                          found: tensor.shape)
+            }
+            restored[ObjectIdentifier(parameter)] = found.map { $0.copy() }
+            used += found.count
+        }
+        if used < tensors.count {
+            let known = Set(parameters.flatMap { p in slotNames.map { "\(p.name).\($0)" } })
+            throw OptimizerRestoreError.unknownTensor(tensors.keys.sorted().first { !known.contains($0) }!)
+        }
+        for parameter in parameters { slots[ObjectIdentifier(parameter)] = restored[ObjectIdentifier(parameter)] }
+    }
+}
+
+extension Optimizer {
+    /// Throws unless `snapshot` was taken from an optimizer of `kind`.
+    func checkKind(_ snapshot: OptimizerSnapshot, _ kind: String) throws {
+        guard snapshot.kind == kind else { throw OptimizerRestoreError.wrongKind(expected: kind, found: snapshot.kind) }
+    }
 }
 
 /// Scales all gradients so that their global L2 norm is at most `maxNorm` (PyTorch `clip_grad_norm_`:

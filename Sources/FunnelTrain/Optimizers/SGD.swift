@@ -16,7 +16,21 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    /// Updates applied so far.
+    public private(set) var stepCount = 0
+
+    public func snapshot(for parameters: [Parameter]) -> OptimizerSnapshot {
+        OptimizerSnapshot(kind: "SGD", step: stepCount, tensors: state.snapshot(of: parameters, slotNames: ["momentum_buffer"]))
+    }
+
+    public func restore(_ snapshot: OptimizerSnapshot, for parameters: [Parameter]) throws {
+        try checkKind(snapshot, "SGD")
+        try state.restore(snapshot.tensors, of: parameters, slotNames: ["momentum_buffer"])
+        stepCount = snapshot.step
+    }
+
     public func step(_ parameters: [Parameter]) {
+        stepCount += 1
         let (lr, mu, damp, wd, nesterov) = (learningRate, momentum, dampening, weightDecay, self.nesterov)
         for parameter in parameters {
             guard let grad = parameter.grad else { continue }
@@ -53,6 +67,16 @@ public final class Adagrad: Optimizer {
         self.initialAccumulator = initialAccumulator
         self.epsilon = epsilon
         self.lazyRows = lazyRows
+    }
+
+    public func snapshot(for parameters: [Parameter]) -> OptimizerSnapshot {
+        OptimizerSnapshot(kind: "Adagrad", step: stepCount, tensors: state.snapshot(of: parameters, slotNames: ["sum"]))
+    }
+
+    public func restore(_ snapshot: OptimizerSnapshot, for parameters: [Parameter]) throws {
+        try checkKind(snapshot, "Adagrad")
+        try state.restore(snapshot.tensors, of: parameters, slotNames: ["sum"])
+        stepCount = snapshot.step
     }
 
     public func step(_ parameters: [Parameter]) {

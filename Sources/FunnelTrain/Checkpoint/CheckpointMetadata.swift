@@ -1,0 +1,58 @@
+import FunnelCore
+import FunnelData
+
+/// Everything in a checkpoint besides tensors, stored as `checkpoint.json` (see `Checkpoint`): enough to rebuild
+/// the model, map raw features, read predictions on the original scale, and resume training where it stopped.
+public struct CheckpointMetadata: Codable, Equatable, Sendable {
+    /// Version of this metadata layout.
+    public var formatVersion = 1
+    /// The Funnel version that wrote the checkpoint.
+    public var funnelVersion = CheckpointMetadata.currentFunnelVersion
+    /// The model's name as the model registry knows it (`MMoE`, `PLE`, …).
+    public var model: String
+    /// The model's `Configuration`, as JSON (`JSONValue(encoding:)`).
+    public var configuration: JSONValue
+    /// The feature layout the model was built for.
+    public var features: FeatureLayout
+    public var tasks: [TaskSpec]
+    /// One fitted target transform per task (inverted on predictions before metrics).
+    public var targetScalings: [TargetScaling]
+    /// The fitted feature map (vocabularies, numeric transforms) inline, or…
+    public var featureMap: JSONValue?
+    /// …the path of its file, relative to the checkpoint directory or absolute.
+    public var featureMapPath: String?
+    /// How task losses were combined.
+    public var balancing: BalancingMethod?
+    /// What the balancer had learned (`LossBalancer.state`), to resume it.
+    public var balancerState: BalancerState?
+    /// Metrics at the time of saving, by name (e.g. `validation.ctr.auc`).
+    public var metrics: [String: Double]
+    /// Completed epochs.
+    public var epoch: Int
+    /// Optimizer updates applied so far.
+    public var step: Int
+    /// State words of the training generator (`SeededGenerator.state`), to resume shuffling and dropout exactly.
+    public var generatorState: [UInt64]?
+
+    /// The version written into new checkpoints.
+    public static let currentFunnelVersion = "0.1.0"
+
+    public init(model: String, configuration: JSONValue, features: FeatureLayout, tasks: [TaskSpec],
+                targetScalings: [TargetScaling]? = nil, featureMap: JSONValue? = nil, featureMapPath: String? = nil,
+                balancing: BalancingMethod? = nil, balancerState: BalancerState? = nil, metrics: [String: Double] = [:], epoch: Int = 0, step: Int = 0,
+                generatorState: [UInt64]? = nil) {
+        self.model = model
+        self.configuration = configuration
+        self.features = features
+        self.tasks = tasks
+        self.targetScalings = targetScalings ?? Array(repeating: .identity, count: tasks.count)
+        self.featureMap = featureMap
+        self.featureMapPath = featureMapPath
+        self.balancing = balancing
+        self.balancerState = balancerState
+        self.metrics = metrics
+        self.epoch = epoch
+        self.step = step
+        self.generatorState = generatorState
+    }
+}
