@@ -94,3 +94,7 @@ public func stableSigmoid(_ x: Float) -> Float {
     let e = expf(x)
     return e / (1 + e)
 }
+
+/// `log(1 + e^x)` without overflow: `max(x, 0) + log1p(e^{−|x|})`.
+@inline(__always)
+public func stableSoftplus(_ x: Float) -> Float { max(x, 0) + log1pf(expf(-abs(x))) }

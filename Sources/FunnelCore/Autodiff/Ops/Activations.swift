@@ -38,6 +38,14 @@ extension Variable {
         }
     }
 
+    /// `softplus(x) = log(1 + e^x)`, computed as `max(x, 0) + log1p(e^{−|x|})` (no overflow for any finite x);
+    /// derivative σ(x). `−softplus(−z)` is log σ(z), the log-probability of a logit.
+    public func softplus() -> Variable {
+        elementwise({ lanewise($0, stableSoftplus) }, stableSoftplus) { g, x, _ in
+            g * x.map({ lanewise($0, stableSigmoid) }, stableSigmoid)
+        }
+    }
+
     /// Hyperbolic tangent.
     public func tanh() -> Variable {
         elementwise({ lanewise($0, tanhf) }, tanhf) { g, _, y in g * y.map({ 1 - $0 * $0 }, { 1 - $0 * $0 }) }
