@@ -1,16 +1,8 @@
-"""PyTorch reference models for Funnel parity fixtures and benchmarks.
+"""Shared layers of the PyTorch twins (baselines.md §1, PyTorch conventions).
 
-Conventions follow baselines.md §1 (PyTorch ones). Parameter names (state_dict
-keys) are the contract with the Swift side:
-  embedding.weight, dense_projection.{weight,bias},
-  MLP: linears.{j}, norms.{j}, output;  MMoE: experts.{i}.*, gates.{t}, towers.{t}.*
-
-Every model's forward takes (x_cat, x_dense) where x_cat holds GLOBAL row ids
-into the single embedding table (local id + offset of its field, int64) and
-x_dense is float32 [B, n_dense]; it returns logits [B, T].
-
-To add a model: write an nn.Module subclass of `EmbeddingModel` and register a
-builder in MODELS (name -> builder(vocab, n_dense, **overrides)).
+Parameter names (state_dict keys) are the contract with the Swift side:
+  embedding.weight, dense_projection.{weight,bias};
+  MLP / tower: linears.{j}, norms.{j}, output.
 """
 import torch
 import torch.nn as nn
@@ -18,11 +10,15 @@ import torch.nn.functional as F
 
 
 class MLP(nn.Module):
-    """Per hidden layer: Linear -> BatchNorm1d -> ReLU -> Dropout; then an optional
-    Linear(dims[-1] -> 1) output (logit, squeezed to [B])."""
+    """Per hidden layer: Linear -> BatchNorm1d -> ReLU -> Dropout; then an optional output
+    Linear(dims[-1] -> w). `output` is False (no output layer), True (w = 1, squeezed to [B])
+    or an int w (w = 3 for ZILN heads, output [B, 3]). `dropout` is one rate or one per layer."""
 
     def __init__(self, in_dim, dims, batch_norm=True, output=True, dropout=0.0):
         super().__init__()
+        dims = list(dims)
+        self.dropouts = list(dropout) if isinstance(dropout, (list, tuple)) else [dropout] * len(dims)
+        assert len(self.dropouts) == len(dims), (self.dropouts, dims)
         self.linears = nn.ModuleList()
         self.norms = nn.ModuleList() if batch_norm else None
         prev = in_dim
@@ -31,9 +27,9 @@ class MLP(nn.Module):
             if batch_norm:
                 self.norms.append(nn.BatchNorm1d(h, eps=1e-5, momentum=0.1))
             prev = h
-        self.dropout = dropout
-        self.output = nn.Linear(prev, 1) if output else None
-        self.out_dim = 1 if output else prev
+        width = int(output)
+        self.output = nn.Linear(prev, width) if width else None
+        self.out_dim = width if width else prev
 
     def forward(self, x):
         for j, linear in enumerate(self.linears):
@@ -41,10 +37,12 @@ class MLP(nn.Module):
             if self.norms is not None:
                 x = self.norms[j](x)
             x = F.relu(x)
-            if self.dropout > 0:
-                x = F.dropout(x, self.dropout, self.training)
+            if self.dropouts[j] > 0:
+                x = F.dropout(x, self.dropouts[j], self.training)
         if self.output is not None:
-            x = self.output(x).squeeze(-1)
+            x = self.output(x)
+            if x.shape[-1] == 1:
+                x = x.squeeze(-1)
         return x
 
 
@@ -73,52 +71,37 @@ class EmbeddingModel(nn.Module):
         return torch.cat(parts, dim=1)
 
 
-class MMoE(EmbeddingModel):
-    """baselines.md §5: K expert MLPs (no output layer), one softmax gate per task,
-    per-task tower on the gate-weighted mixture."""
-
-    def __init__(self, vocab, n_dense, d=16, n_experts=8, expert_dims=(256, 128),
-                 tower_dims=(64,), n_tasks=2, batch_norm=True, dropout=0.2):
-        super().__init__(vocab, n_dense, d)
-        width = self.input_width
-        self.experts = nn.ModuleList(
-            MLP(width, list(expert_dims), batch_norm, output=False, dropout=dropout)
-            for _ in range(n_experts))
-        self.gates = nn.ModuleList(nn.Linear(width, n_experts) for _ in range(n_tasks))
-        self.towers = nn.ModuleList(
-            MLP(expert_dims[-1], list(tower_dims), batch_norm, output=True, dropout=dropout)
-            for _ in range(n_tasks))
-        self.last_gates = None  # softmax outputs of the last forward, for fixtures
-
-    def forward(self, x_cat, x_dense):
-        e = self.embed(x_cat, x_dense)
-        f = torch.stack([expert(e) for expert in self.experts], dim=1)  # [B, K, h]
-        gates, logits = [], []
-        for gate, tower in zip(self.gates, self.towers):
-            g = torch.softmax(gate(e), dim=1)                             # [B, K]
-            u = torch.bmm(g.unsqueeze(1), f).squeeze(1)                   # [B, h]
-            gates.append(g)
-            logits.append(tower(u))
-        self.last_gates = gates
-        return torch.stack(logits, dim=1)                                 # [B, T]
+def head_width(task):
+    """Output width of a task's tower: 3 for a ZILN loss, else 1 (baselines.md §14)."""
+    return 3 if task.get("loss") == "ziln" else 1
 
 
-def multitask_bce(logits, y):
-    """Sum over tasks of the per-task mean BCE-with-logits."""
-    return sum(F.binary_cross_entropy_with_logits(logits[:, t], y[:, t])
-               for t in range(logits.shape[1]))
+def tower(in_dim, dims, batch_norm, dropout, task):
+    """A task tower: MLP + the output layer the task needs (Swift `TaskTower`)."""
+    return MLP(in_dim, dims, batch_norm, output=head_width(task), dropout=dropout)
+
+
+def task_head(raw, task):
+    """("logit", z) for a binary task, ("value", y) or ("ziln", [B, 3]) for a continuous one."""
+    if task["kind"] == "binary":
+        return ("logit", raw)
+    return ("ziln", raw) if task.get("loss") == "ziln" else ("value", raw)
+
+
+class Output:
+    """Per-task heads (("logit"|"value"|"ziln", tensor) or ("chain", [logits])), an optional
+    auxiliary loss, and extra named predictions (Swift `ModelOutput`)."""
+
+    def __init__(self, heads, aux=None, extras=None):
+        self.heads, self.aux, self.extras = heads, aux, extras or {}
+
+
+def logit_output(logits, tasks):
+    """Output of a [B, T] tensor of per-task raw outputs (MMoE's forward)."""
+    return Output([task_head(logits[:, t], task) for t, task in enumerate(tasks)])
 
 
 def linear_macs(model):
     """Σ over every nn.Linear of in·out (multiply-accumulates per sample, forward)."""
     return sum(m.in_features * m.out_features for m in model.modules()
                if isinstance(m, nn.Linear))
-
-
-# Parity benchmark configuration (baselines.md §1.8). Builders take the generator's
-# vocab list and n_dense; keyword overrides replace the defaults.
-MODELS = {
-    "mmoe": lambda vocab, n_dense, **kw: MMoE(vocab, n_dense, **{
-        "d": 16, "n_experts": 8, "expert_dims": (256, 128), "tower_dims": (64,),
-        "n_tasks": 2, "batch_norm": True, "dropout": 0.2, **kw}),
-}
