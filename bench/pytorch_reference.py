@@ -3,8 +3,12 @@
 
   python3 bench/pytorch_reference.py gemm --threads 1 [--json]
   python3 bench/pytorch_reference.py mmoe --threads 2 --batch 1024 --steps 30 --warmup 5 [--json]
+  python3 bench/pytorch_reference.py ple --config '{"taskExperts": 1}' [--dropout 0.2]
 
-Every model registered in torch_models.MODELS gets its own training subcommand.
+Every model of the registry (torch_models.MODELS, the same names as Funnel's ModelRegistry) gets a
+training-step subcommand on the parity benchmark data: two binary tasks (ctr, ctcvr; the labels are
+nested for chained models: ctcvr := ctr * ctcvr), the model's defaults with the speed-run dropout
+(--dropout, for models with a `dropout` option), then --config overrides (Swift configuration keys).
 """
 import argparse
 import json
@@ -19,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import funnel_synth as fs  # noqa: E402
-from torch_models import MODELS, linear_macs, multitask_bce  # noqa: E402
+import torch_models as tm  # noqa: E402
 
 GEMM_SHAPES = [(1024, 656, 256), (1024, 256, 128), (1024, 128, 64),
                (256, 656, 256), (4096, 656, 256), (1, 656, 256)]
@@ -96,14 +100,19 @@ def bench_model(args):
     gen = fs.ParityGenerator(seed=0, n_fields=40, n_dense=10, rho=0.5)
     batches = build_batches(gen, args.warmup + args.steps, args.batch)
     data_s = time.perf_counter() - t0
-    model = MODELS[args.model](gen.vocab.tolist(), gen.D)
+    config = {"dropout": args.dropout} if "dropout" in tm.DEFAULTS[args.model] else {}
+    config.update(json.loads(args.config) if args.config else {})
+    tasks = tm.TWO_BINARY_TASKS
+    model = tm.build_model(args.model, gen.vocab.tolist(), gen.D, tasks, config)
+    if getattr(model, "chained", False):
+        batches = [(xc, xd, torch.stack([y[:, 0], y[:, 0] * y[:, 1]], dim=1)) for xc, xd, y in batches]
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    flops_per_step = 6 * args.batch * linear_macs(model)
+    flops_per_step = 6 * args.batch * tm.linear_macs(model)
 
     def step(xc, xd, y):
         opt.zero_grad(set_to_none=True)
-        loss = multitask_bce(model(xc, xd), y)
+        loss = tm.total_loss(model(xc, xd, y), y, tasks)
         loss.backward()
         opt.step()
         return loss.detach()
@@ -156,8 +165,10 @@ def main(argv=None):
                    help="seconds per measurement (median of 5)")
     g.add_argument("--json", action="store_true")
     g.set_defaults(func=bench_gemm)
-    for name in MODELS:
+    for name in tm.MODELS:
         m = sub.add_parser(name, help=f"train-step benchmark of {name} (parity config)")
+        m.add_argument("--config", default=None, help="JSON object of configuration overrides")
+        m.add_argument("--dropout", type=float, default=0.2, help="speed-run dropout (models with a dropout option)")
         m.add_argument("--threads", type=int, default=1)
         m.add_argument("--batch", type=int, default=1024)
         m.add_argument("--steps", type=int, default=30)

@@ -4,7 +4,7 @@ Funnel's trainer uses: Adam, shuffled batches, evaluation on the validation spli
 stopping on the mean validation AUC with restore of the best weights, then test metrics.
 
   python3 bench/pytorch_train.py --data runs/census/export --model mmoe --seeds 0 1 2 3 4 \
-      [--model-args '{"d": 4}'] [--epochs 50] [--batch 1024] [--lr 1e-3] [--patience 3] [--json]
+      [--model-args '{"embeddingWidth": 4}'] [--epochs 50] [--batch 1024] [--lr 1e-3] [--patience 3] [--json]
 
 Used for EXPERIMENTS.md's Funnel-vs-PyTorch table: same architecture (torch_models.MODELS), same rows.
 """
@@ -19,11 +19,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_models import MODELS  # noqa: E402
+from torch_models import MODELS, build_model, total_loss  # noqa: E402
 
 
-def load(directory, split):
-    ids = np.load(os.path.join(directory, f"{split}_ids.npy"))
+def load(directory, split, offsets):
+    """(global ids, numeric, labels) of a split; global id = per-field id + the field's table offset."""
+    ids = np.load(os.path.join(directory, f"{split}_ids.npy")) + offsets
     numeric = np.load(os.path.join(directory, f"{split}_numeric.npy"))
     labels = np.load(os.path.join(directory, f"{split}_labels.npy"))
     return torch.from_numpy(ids.astype(np.int64)), torch.from_numpy(numeric), torch.from_numpy(labels)
@@ -50,9 +51,17 @@ def auc(scores, labels):
     return (ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-def logits_of(model, x_cat, x_num):
-    out = model(x_cat, x_num)
-    return out if out.dim() == 2 else out.unsqueeze(1)
+def probabilities(output):
+    """[B, T] probabilities of binary heads (logit: σ(z); chain: Π σ(z_s))."""
+    columns = []
+    for kind, head in output.heads:
+        if kind == "logit":
+            columns.append(torch.sigmoid(head))
+        elif kind == "chain":
+            columns.append(torch.stack([torch.sigmoid(z) for z in head]).prod(dim=0))
+        else:
+            raise ValueError(f"pytorch_train.py evaluates binary tasks only, got a {kind} head")
+    return torch.stack(columns, dim=1)
 
 
 def evaluate(model, data, batch):
@@ -61,7 +70,7 @@ def evaluate(model, data, batch):
     outs = []
     with torch.no_grad():
         for start in range(0, len(y), batch):
-            outs.append(torch.sigmoid(logits_of(model, x_cat[start:start + batch], x_num[start:start + batch])))
+            outs.append(probabilities(model(x_cat[start:start + batch], x_num[start:start + batch])))
     p = torch.cat(outs).numpy()
     yn = y.numpy()
     return [{"auc": auc(p[:, t], yn[:, t]),
@@ -75,8 +84,10 @@ def train_one(args, meta, splits, seed):
     np.random.seed(seed)
     vocab = meta["layout"]["vocabularySizes"]
     n_dense = meta["layout"]["numericCount"]
-    kwargs = json.loads(args.model_args) if args.model_args else {}
-    model = MODELS[args.model](vocab, n_dense, n_tasks=len(meta["tasks"]), **kwargs)
+    tasks = [{"name": t["name"], "kind": t["kind"], "loss": "bce" if t["kind"] == "binary" else "mse",
+              "weight": t.get("weight", 1.0)} for t in meta["tasks"]]
+    config = json.loads(args.model_args) if args.model_args else None
+    model = build_model(args.model, vocab, n_dense, tasks, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     x_cat, x_num, y = splits["train"]
     generator = torch.Generator().manual_seed(seed)
@@ -89,8 +100,7 @@ def train_one(args, meta, splits, seed):
             rows = order[start:start + args.batch]
             if len(rows) < 2:
                 continue
-            logits = logits_of(model, x_cat[rows], x_num[rows])
-            loss = sum(F.binary_cross_entropy_with_logits(logits[:, t], y[rows, t]) for t in range(y.shape[1]))
+            loss = total_loss(model(x_cat[rows], x_num[rows], y[rows]), y[rows], tasks)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -127,7 +137,8 @@ def main():
     torch.set_num_threads(args.threads)
     with open(os.path.join(args.data, "meta.json")) as f:
         meta = json.load(f)
-    splits = {name: load(args.data, name) for name in ("train", "validation", "test")}
+    offsets = np.concatenate([[0], np.cumsum(meta["layout"]["vocabularySizes"])[:-1]]).astype(np.int32)
+    splits = {name: load(args.data, name, offsets) for name in ("train", "validation", "test")}
     runs = [train_one(args, meta, splits, seed) for seed in args.seeds]
     if args.json:
         print(json.dumps({"model": args.model, "runs": runs}))

@@ -7,7 +7,8 @@ public final class MLP: Module {
     public let linears: [Linear]
     public let norms: [BatchNorm]
     public let output: Linear?
-    public let dropout: Float
+    /// Inverted-dropout rate after each hidden layer's activation (training only), one per hidden layer.
+    public let dropouts: [Float]
     /// Width of the last hidden layer (the block's output width without an output layer).
     public let outputWidth: Int
 
@@ -18,10 +19,21 @@ public final class MLP: Module {
     ///   - dropout: inverted-dropout rate after each hidden activation (training only).
     ///   - outputLayer: append `Linear(→ outputs)`; the result is then `[batch]` logits for one output,
     ///     `[batch, outputs]` otherwise.
-    public init(
+    public convenience init(
         inputWidth: Int, hiddenWidths: [Int], batchNorm: Bool = true, dropout: Float = 0, outputLayer: Bool = false,
         outputs: Int = 1, name: String, using rng: inout SeededGenerator
     ) {
+        self.init(inputWidth: inputWidth, hiddenWidths: hiddenWidths, batchNorm: batchNorm,
+                  dropouts: Array(repeating: dropout, count: hiddenWidths.count), outputLayer: outputLayer, outputs: outputs,
+                  name: name, using: &rng)
+    }
+
+    /// As the other initialiser, with one dropout rate per hidden layer (AITM's towers use 0.1, 0.3, 0.3).
+    public init(
+        inputWidth: Int, hiddenWidths: [Int], batchNorm: Bool = true, dropouts: [Float], outputLayer: Bool = false,
+        outputs: Int = 1, name: String, using rng: inout SeededGenerator
+    ) {
+        precondition(dropouts.count == hiddenWidths.count, "\(dropouts.count) dropout rates for \(hiddenWidths.count) layers")
         var width = inputWidth
         var linears: [Linear] = [], norms: [BatchNorm] = []
         for (i, hidden) in hiddenWidths.enumerated() {
@@ -31,7 +43,7 @@ public final class MLP: Module {
         }
         self.linears = linears
         self.norms = norms
-        self.dropout = dropout
+        self.dropouts = dropouts
         self.outputWidth = width
         self.output = outputLayer ? Linear(width, outputs, name: qualified(name, "output"), using: &rng) : nil
     }
@@ -65,7 +77,7 @@ public final class MLP: Module {
             } else {
                 h = linear(h, context, activation: .relu)
             }
-            if context.isTraining && dropout > 0 { h = h.dropout(rate: dropout, using: &context.rng) }
+            if context.isTraining && dropouts[i] > 0 { h = h.dropout(rate: dropouts[i], using: &context.rng) }
             hidden.append(h)
         }
         guard let output else { return (hidden, nil) }

@@ -151,6 +151,21 @@ final class ActivationGradientTests: XCTestCase {
         GradientCheck.assert([GradientCheck.tensor(shape, seed: 23, bound: 4)]) { $0[0].sigmoid() }
     }
 
+    func testSoftplus() {
+        GradientCheck.assert([GradientCheck.tensor(shape, seed: 34, bound: 4)]) { $0[0].softplus() }
+    }
+
+    func testSoftplusForwardValues() {
+        let x = Tensor(shape: [6], values: [-200, -30, -1, 0, 1, 200])
+        let y = Variable(x).softplus().value.scalars
+        for (s, v) in zip(y, x.scalars) {
+            let exact = max(Double(v), 0) + Foundation.log1p(Foundation.exp(-abs(Double(v))))
+            XCTAssertEqual(Double(s), exact, accuracy: 1e-6 * max(1, exact), "softplus(\(v))")
+        }
+        XCTAssertGreaterThan(y[1], 0, "softplus(−30) ≈ 9.4e-14 must not underflow to 0 or cancel")
+        XCTAssertEqual(y[5], 200, "no overflow at 200")
+    }
+
     func testTanh() {
         GradientCheck.assert([GradientCheck.tensor(shape, seed: 24, bound: 2)]) { $0[0].tanh() }
     }

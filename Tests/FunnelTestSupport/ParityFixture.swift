@@ -205,3 +205,34 @@ public func checkNoiseDrivenAdamStep(_ parameter: Parameter, initial: Tensor, py
     assertParity(parameter.value, Tensor(shape: g.shape, values: expected),
                  "adam.\(parameter.name) vs Adam rule on Funnel's own noise gradient", floor: 1e-2, file: file, line: line)
 }
+
+/// Parity of a gradient with PyTorch's, with the float64 gradient `exact` (same inputs and state) as arbiter.
+///
+/// Passes when `assertParity`'s elementwise criterion holds against PyTorch's float32 value; otherwise when Funnel
+/// is about as accurate as PyTorch, normwise against the exact value:
+/// `max|a − exact| ≤ max(4 · max|pytorch − exact|, 3e-5 · RMS)` and `max|a − exact| ≤ 1e-4 · RMS` (RMS of
+/// `exact`). The fallback is for cancellation-limited tensors deep in small-batch, batch-normed stacks, where
+/// both float32 implementations sit a few 1e-5 · RMS from the exact value and so up to ~3e-5 from each other.
+/// Measured on `Tests/Fixtures/models/` (every use of the fallback): `ple.json` `levels.0.task_gates.2.bias`
+/// Funnel 2.6e-5 · RMS, PyTorch 1.0e-5; `levels.1.task_gates.2.bias` 1.35e-5 vs 3.6e-6;
+/// `levels.1.shared_experts.1.linears.0.weight` 9.0e-6 vs 6.2e-6; `escm2_dr.json`
+/// `imputation_towers.0.output.bias` 4.9e-6 vs 5.4e-6. Elsewhere the elementwise criterion holds.
+public func assertGradientParity(
+    _ actual: Tensor, pytorch: Tensor, exact: [Double], _ label: String, file: StaticString = #filePath, line: UInt = #line
+) {
+    guard actual.count == pytorch.count, actual.count == exact.count else {
+        XCTFail("\(label): \(actual.count) elements vs PyTorch \(pytorch.count), exact \(exact.count)", file: file, line: line)
+        return
+    }
+    let elementwise = ParityComparison(label, actual: actual.scalars.map(Double.init), expected: pytorch.scalars.map(Double.init),
+                                       floor: defaultParityFloor(pytorch))
+    if parityVerbose { print("[parity] " + elementwise.summary) }
+    if elementwise.passed { return }
+    let rms = (exact.reduce(0) { $0 + $1 * $1 } / Double(max(exact.count, 1))).squareRoot()
+    let funnelError = zip(actual.scalars, exact).map { abs(Double($0) - $1) }.max() ?? 0
+    let pytorchError = zip(pytorch.scalars, exact).map { abs(Double($0) - $1) }.max() ?? 0
+    let summary = "\(label): Funnel max|error| \(String(format: "%.3g", funnelError / rms)) · RMS, PyTorch "
+        + "\(String(format: "%.3g", pytorchError / rms)) · RMS of the float64 gradient (elementwise: \(elementwise.summary))"
+    if parityVerbose { print("[parity, float64 arbiter] " + summary) }
+    XCTAssert(funnelError <= max(4 * pytorchError, 3e-5 * rms) && funnelError <= 1e-4 * rms, summary, file: file, line: line)
+}

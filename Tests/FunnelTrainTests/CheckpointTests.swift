@@ -48,7 +48,7 @@ final class CheckpointTests: XCTestCase {
         _ = rng.next()
         return CheckpointMetadata(model: "MMoE", configuration: try JSONValue(encoding: model.configuration), features: layout,
                                   tasks: tasks, targetScalings: [.identity, TargetScaling(transform: .log1p, clip: 9.5)],
-                                  featureMap: .object(["user": .array([.string("a"), .integer(3)])]),
+                                  featureMap: .object(["user": .array([.string("a"), .number(3)])]),
                                   balancing: .pcGradDefault, balancerState: PCGrad(weights: [1, 1], seed: 8).state, metrics: ["validation.ctr.auc": 0.71234567891], epoch: 2,
                                   step: step, generatorState: rng.state)
     }
@@ -73,7 +73,7 @@ final class CheckpointTests: XCTestCase {
         for (name, tensor) in saved.tensors {
             XCTAssertEqual(loaded.tensors[name]!.scalars.map(\.bitPattern), tensor.scalars.map(\.bitPattern), name)
         }
-        XCTAssertEqual(try loaded.metadata.configuration.decode(MMoE.Configuration.self).experts, 2)
+        XCTAssertEqual(try loaded.metadata.configuration.decode(as: MMoE.Configuration.self).experts, 2)
         var resumed = SeededGenerator(state: try XCTUnwrap(loaded.metadata.generatorState))
         var original = SeededGenerator(seed: 77)
         _ = original.next()

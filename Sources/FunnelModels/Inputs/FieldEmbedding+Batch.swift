@@ -3,12 +3,15 @@ import FunnelData
 import FunnelNN
 
 extension FieldEmbedding {
-    /// An embedding for every field of `layout`, `width` wide.
+    /// An embedding for every field of `layout`, `width` wide. Parameters `<name>.weight` and
+    /// `<projectionName>.{weight,bias}` (the numeric field).
     public convenience init(layout: FeatureLayout, width: Int, name: String = "embedding",
+                            projectionName: String = "dense_projection",
                             initializer: Initializer = .xavierUniform(gain: 1), using rng: inout SeededGenerator) {
         self.init(vocabularySizes: layout.vocabularySizes,
                   bags: layout.multiValued.map { ($0.vocabularySize, $0.pooling == .sum ? .sum : .mean) },
-                  width: width, numericFeatures: layout.numericCount, name: name, initializer: initializer, using: &rng)
+                  width: width, numericFeatures: layout.numericCount, name: name, projectionName: projectionName,
+                  initializer: initializer, using: &rng)
     }
 
     /// The flattened field embeddings of `batch`, `[B, F·d]` (reshape to `[B, F, d]` for field-wise blocks).

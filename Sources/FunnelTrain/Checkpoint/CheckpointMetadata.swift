@@ -1,5 +1,6 @@
 import FunnelCore
 import FunnelData
+import FunnelModels
 
 /// Everything in a checkpoint besides tensors, stored as `checkpoint.json` (see `Checkpoint`): enough to rebuild
 /// the model, map raw features, read predictions on the original scale, and resume training where it stopped.

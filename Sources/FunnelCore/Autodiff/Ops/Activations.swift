@@ -38,6 +38,14 @@ extension Variable {
         }
     }
 
+    /// `softplus(x) = log(1 + e^x)`, computed as `max(x, 0) + log1p(e^{−|x|})` (no overflow for any finite x);
+    /// derivative σ(x). `−softplus(−z)` is log σ(z), the log-probability of a logit.
+    public func softplus() -> Variable {
+        elementwise({ lanewise($0, stableSoftplus) }, stableSoftplus) { g, x, _ in
+            g * x.map({ lanewise($0, stableSigmoid) }, stableSigmoid)
+        }
+    }
+
     /// Hyperbolic tangent.
     public func tanh() -> Variable {
         elementwise({ lanewise($0, tanhf) }, tanhf) { g, _, y in g * y.map({ 1 - $0 * $0 }, { 1 - $0 * $0 }) }
@@ -66,13 +74,6 @@ extension Variable {
     /// `x²`.
     public func squared() -> Variable {
         elementwise({ $0 * $0 }, { $0 * $0 }) { g, x, _ in Tensor.broadcasting(g, x, { 2 * $0 * $1 }, { 2 * $0 * $1 }) }
-    }
-
-    /// `log(1 + e^x)`, computed as `max(x, 0) + log(1 + e^{−|x|})` (no overflow); derivative σ(x).
-    public func softplus() -> Variable {
-        elementwise({ lanewise($0, stableSoftplus) }, stableSoftplus) { g, x, _ in
-            g * x.map({ lanewise($0, stableSigmoid) }, stableSigmoid)
-        }
     }
 
     /// `min(max(x, lower), upper)`. The gradient passes where `lower ≤ x ≤ upper` (bounds included, as PyTorch's

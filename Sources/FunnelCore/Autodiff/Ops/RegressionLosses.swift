@@ -61,7 +61,7 @@ extension Variable {
             let positive: Float = y[i] > 0 ? 1 : 0
             let classification = max(a, 0) - a * positive + log1pf(expf(-abs(a)))
             guard positive == 1 else { return Double(classification) }
-            let sigma = max(FunnelCore.softplus(raw), floor), u = logf(y[i])
+            let sigma = max(stableSoftplus(raw), floor), u = logf(y[i])
             let d = u - mu
             return Double(classification) + Double(u + logf(sigma) + halfLogTwoPi + d * d / (2 * sigma * sigma))
         }, gradient: { factor in
@@ -72,7 +72,7 @@ extension Variable {
                 let positive: Float = y[i] > 0 ? 1 : 0
                 grad.pointer[3 * i] = factor[i] * (stableSigmoid(a) - positive)
                 guard positive == 1 else { continue }
-                let spread = FunnelCore.softplus(raw), sigma = max(spread, floor), d = logf(y[i]) - mu
+                let spread = stableSoftplus(raw), sigma = max(spread, floor), d = logf(y[i]) - mu
                 let sigma2 = sigma * sigma
                 grad.pointer[3 * i + 1] = -factor[i] * d / sigma2
                 let dSigma = 1 / sigma - d * d / (sigma2 * sigma)
@@ -103,7 +103,7 @@ public enum ZeroInflatedLognormal {
     /// [DECISION]; nil = no clamp, the reference behaviour).
     public static func mean(logits: Tensor, exponentCap: Float? = 20) -> Tensor {
         column(logits) { a, mu, raw in
-            let sigma = softplus(raw)
+            let sigma = stableSoftplus(raw)
             let exponent = mu + sigma * sigma / 2
             return stableSigmoid(a) * expf(exponentCap.map { min(exponent, $0) } ?? exponent)
         }
@@ -118,6 +118,3 @@ public enum ZeroInflatedLognormal {
     }
 }
 
-/// `log(1 + e^x)` in Float32 without overflow.
-@inline(__always)
-func softplus(_ x: Float) -> Float { max(x, 0) + log1pf(expf(-abs(x))) }

@@ -1,0 +1,166 @@
+import Foundation
+import XCTest
+import FunnelTestSupport
+import FunnelCore
+import FunnelData
+import FunnelModels
+import FunnelNN
+import FunnelTrain
+
+/// The registry: names, defaults (the same as the PyTorch twins'), partial configurations, errors, the type-erased
+/// model, and a training step of every model built only through the registry.
+final class ModelRegistryTests: XCTestCase {
+    let registry = ModelRegistry.standard
+    let tiny = JSONValue.object(["embeddingWidth": .number(4)])
+
+    func testStandardNames() {
+        XCTAssertEqual(registry.names, ["single-task", "shared-bottom", "omoe", "mmoe", "cgc", "ple", "esmm", "escm2-ips",
+                                        "escm2-dr", "aitm", "aitm-mtreclib"])
+        XCTAssertTrue(registry.entries.allSatisfy { !$0.summary.isEmpty })
+    }
+
+    /// `Tests/Fixtures/models/defaults.json` holds `bench/torch_models` DEFAULTS: every registry default
+    /// configuration must be the twin's (same keys, same values; Float values to float32 precision).
+    func testDefaultsMatchThePyTorchTwins() throws {
+        let url = ParityFixture.directory(area: "models").appendingPathComponent("defaults.json")
+        guard case .object(let file) = try JSONValue(data: Data(contentsOf: url)), case .object(let twins)? = file["defaults"] else {
+            return XCTFail("defaults.json has no defaults object")
+        }
+        XCTAssertEqual(Set(twins.keys), Set(registry.names))
+        for entry in registry.entries {
+            guard let twin = twins[entry.name] else { continue }
+            assertEquivalent(entry.defaultConfiguration, twin, entry.name)
+        }
+    }
+
+    private func assertEquivalent(_ swift: JSONValue, _ python: JSONValue, _ path: String) {
+        switch (swift, python) {
+        case let (.object(a), .object(b)):
+            XCTAssertEqual(Set(a.keys), Set(b.keys), path)
+            for (key, value) in a where b[key] != nil { assertEquivalent(value, b[key]!, "\(path).\(key)") }
+        case let (.array(a), .array(b)):
+            XCTAssertEqual(a.count, b.count, path)
+            for (i, (x, y)) in zip(a, b).enumerated() { assertEquivalent(x, y, "\(path)[\(i)]") }
+        case let (.number(a), .number(b)):
+            XCTAssertEqual(Float(a), Float(b), path)
+        default:
+            XCTAssertEqual(swift, python, path)
+        }
+    }
+
+    func testPartialConfigurationIsMergedOverTheDefaults() throws {
+        var rng = SeededGenerator(seed: 3)
+        let overrides = try JSONValue(data: Data(#"{"embeddingWidth": 4, "taskExperts": 1, "expertDimsPerLevel": [[8], [6, 5]]}"#.utf8))
+        let model = try registry.makeModel(named: "ple", configuration: overrides, features: ModelTestInputs.layout,
+                                           tasks: ModelTestInputs.tasks(), using: &rng)
+        let ple = try XCTUnwrap(model.model as? PLE)
+        XCTAssertEqual(ple.configuration.taskExperts, 1)
+        XCTAssertEqual(ple.configuration.sharedExperts, 2, "an option not given keeps its default")
+        XCTAssertEqual(ple.configuration.expertDimsPerLevel, [[8], [6, 5]], "arrays are replaced, not merged")
+        guard case .object(let full) = model.configuration else { return XCTFail("configuration is not an object") }
+        XCTAssertEqual(full["towerWidths"], .array([.number(64)]))
+        XCTAssertEqual(full["taskExperts"], .number(1))
+        let decoded = try JSONValue(data: model.configurationData())
+        XCTAssertEqual(decoded, model.configuration)
+    }
+
+    func testDataOverloadAndDefaults() throws {
+        var rng = SeededGenerator(seed: 3)
+        let model = try registry.makeModel(named: "omoe", configuration: nil as Data?, features: ModelTestInputs.layout,
+                                           tasks: ModelTestInputs.tasks(), using: &rng)
+        XCTAssertEqual(model.configuration, try registry.entry(named: "omoe").defaultConfiguration)
+        XCTAssertEqual((model.model as? OMoE)?.experts.count, 8)
+        let fromText = try registry.makeModel(named: "omoe", configuration: Data(#"{"experts": 2}"#.utf8),
+                                              features: ModelTestInputs.layout, tasks: ModelTestInputs.tasks(), using: &rng)
+        XCTAssertEqual((fromText.model as? OMoE)?.experts.count, 2)
+    }
+
+    func testErrorsNameTheProblem() {
+        var rng = SeededGenerator(seed: 3)
+        func attempt(_ name: String, _ text: String?) -> String {
+            do {
+                _ = try registry.makeModel(named: name, configuration: text.map { Data($0.utf8) }, features: ModelTestInputs.layout,
+                                           tasks: ModelTestInputs.tasks(), using: &rng)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        XCTAssertTrue(attempt("mmoee", nil).contains("unknown model 'mmoee'"), attempt("mmoee", nil))
+        XCTAssertTrue(attempt("mmoe", #"{"expert": 3}"#).contains("unknown configuration key 'expert'"))
+        XCTAssertTrue(attempt("escm2-dr", #"{"estimator": "dr", "minimumPropensty": 0.1}"#).contains("minimumPropensty"))
+        XCTAssertTrue(attempt("mmoe", #"{"experts": "many"}"#).contains("invalid configuration for 'mmoe'"))
+        XCTAssertTrue(attempt("aitm", #"{"variant": "tf"}"#).contains("invalid configuration for 'aitm'"))
+        XCTAssertTrue(attempt("ple", "{not json").contains("not JSON"))
+    }
+
+    func testMergeIsRecursiveAndStrict() throws {
+        let base = JSONValue.object(["a": .object(["x": .number(1), "y": .bool(true)]), "b": .array([.string("s")])])
+        let merged = try base.merging(.object(["a": .object(["y": .bool(false)]), "b": .array([])]))
+        XCTAssertEqual(merged, .object(["a": .object(["x": .number(1), "y": .bool(false)]), "b": .array([])]))
+        XCTAssertThrowsError(try base.merging(.object(["a": .object(["z": .null])]))) { error in
+            XCTAssertEqual(error as? JSONMergeError, .unknownKey("a.z", known: ["x", "y"]))
+        }
+    }
+
+    /// The specification of a built model rebuilds the same model (`AnyMultiTaskModel` is itself a
+    /// `MultiTaskModel` whose configuration is `{model, configuration}`), parameter for parameter from one seed.
+    func testSpecificationRebuildsTheModel() throws {
+        var rng = SeededGenerator(seed: 11)
+        let original = try registry.makeModel(named: "escm2-dr", configuration: tiny, features: ModelTestInputs.layout,
+                                              tasks: ModelTestInputs.tasks(), using: &rng)
+        let encoded = try JSONEncoder().encode(original.specification)
+        let specification = try JSONDecoder().decode(AnyMultiTaskModel.Configuration.self, from: encoded)
+        var again = SeededGenerator(seed: 11)
+        let rebuilt = AnyMultiTaskModel(configuration: specification, features: ModelTestInputs.layout,
+                                        tasks: ModelTestInputs.tasks(), using: &again)
+        XCTAssertEqual(rebuilt.name, "escm2-dr")
+        XCTAssertEqual(rebuilt.parameters.map(\.name), original.parameters.map(\.name))
+        for (a, b) in zip(rebuilt.parameters, original.parameters) { XCTAssertTrue(bitIdentical(a.value, b.value), a.name) }
+    }
+
+    /// Every registered model, built only through the registry, on two binary steps and a regression task: one
+    /// training forward, the task losses (chained BCE for chains) plus R, backward, Adam. Every parameter gets a
+    /// finite gradient, and a second forward on the same batch has a lower loss. (MMoE still outputs a logit for
+    /// every task — its towers move to `TaskTower` with the pluggable-experts change — so it runs binary tasks.)
+    func testEveryModelTrainsThroughTheRegistry() throws {
+        for name in registry.names {
+            let tasks = ModelTestInputs.tasks(continuous: name == "mmoe" ? nil : .squaredError)
+            let batch = ModelTestInputs.batch(tasks: tasks)
+            var rng = SeededGenerator(seed: 5)
+            let model = try registry.makeModel(named: name, configuration: try ModelTestInputs.small(name), features: ModelTestInputs.layout,
+                                               tasks: tasks, using: &rng)
+            let optimizer = Adam(learningRate: 0.01)
+            func step() -> Float {
+                let tape = Tape()
+                let output = model(batch, ForwardContext(tape: tape, mode: .training))
+                var total = sum(parityTaskLosses(output, batch: batch, tasks: tasks))
+                if let auxiliary = output.auxiliaryLoss { total = total + auxiliary }
+                for parameter in model.parameters { parameter.zeroGradient() }
+                tape.backward(total)
+                optimizer.step(model.parameters)
+                return total.value.scalar
+            }
+            let first = step()
+            for parameter in model.parameters {
+                let grad = try XCTUnwrap(parameter.grad, "\(name): \(parameter.name) has no gradient")
+                XCTAssertTrue(grad.scalars.allSatisfy(\.isFinite), "\(name): \(parameter.name)")
+            }
+            let second = step()
+            XCTAssertTrue(first.isFinite && second < first, "\(name): loss \(first) → \(second)")
+            let shared = Set(model.sharedParameters.map(\.name))
+            XCTAssertFalse(shared.isEmpty && name != "single-task", "\(name) declares no shared parameters")
+            XCTAssertTrue(shared.isSubset(of: Set(model.parameters.map(\.name))), name)
+        }
+    }
+
+    /// `TrainingStep` is generic over `MultiTaskModel`; the type-erased model runs through it unchanged.
+    func testTrainingStepRunsTheTypeErasedModel() throws {
+        let tasks = ModelTestInputs.tasks(continuous: .squaredError)
+        var rng = SeededGenerator(seed: 5)
+        let model = try registry.makeModel(named: "shared-bottom", configuration: tiny, features: ModelTestInputs.layout, tasks: tasks, using: &rng)
+        let step = TrainingStep(model: model, tasks: tasks, optimizer: Adam(learningRate: 0.01))
+        let batch = ModelTestInputs.batch(tasks: tasks)
+        let first = step(batch, rng: &rng), second = step(batch, rng: &rng)
+        XCTAssertEqual(first.count, 3)
+        XCTAssertLessThan(second.reduce(0, +), first.reduce(0, +))
+    }
+}
