@@ -35,9 +35,10 @@ public struct APEMInspection: Codable, Equatable, Sendable {
     /// A plain-text rendering: selection table, fields by descending SE weight, top fields of each group.
     public var report: String {
         var lines = ["\(model) inspection over \(rows) rows", configuration, "Mean pattern-selection weights α (per task):"]
-        if let names = selections.first?.patterns {
+        if let names = selections.first?.patterns {  // task-specific columns differ per task: "own.{j}"
+            let header = names.map { $0.hasPrefix("task_patterns.") ? "own." + ($0.split(separator: ".").last ?? "") : $0 }
             lines.append("  " + "task".padding(toLength: 12, withPad: " ", startingAt: 0)
-                         + names.map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined())
+                         + header.map { $0.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined())
         }
         for selection in selections {
             let name = selection.task.padding(toLength: 12, withPad: " ", startingAt: 0)
