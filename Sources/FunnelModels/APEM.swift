@@ -7,6 +7,12 @@ import FunnelNN
 /// abstract, the only public part of the paper. It is not the authors' model and is never called "APEM" in
 /// configurations, logs or reports. Specification: `specs/apem.md`.
 ///
+/// Why a reconstruction: the paper's equations, hyperparameters, datasets and results are not available, so the
+/// architecture below is the simplest one consistent with every component the abstract names, each reading of a
+/// phrase being a decision with a switch for its alternative; no number of the paper can be reproduced. Logs and
+/// reports should print `Configuration.summary` (which starts with "APEM-reconstruction" and lists every switch);
+/// `inspection(_:)` reports the per-task pattern selection, the SE field weights and the learned field groups.
+///
 /// ## What the abstract states
 /// - The model learns interactions between the input feature fields and extracts task-specific information for
 ///   multi-step conversion estimation.
