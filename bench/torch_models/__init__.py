@@ -17,6 +17,7 @@ from .layers import MLP, EmbeddingModel, Output, linear_macs  # noqa: F401
 from .losses import chained_bce, multitask_bce, task_losses, total_loss, ziln_loss  # noqa: F401
 from .mixtures import CGC, MMoE, MMoEModel, OMoE, PLE, SharedBottom, SingleTask  # noqa: F401
 from .htlnet import AttentionFusion, HTLNet, LabelEmbedding, htlnet_adjust  # noqa: F401
+from .apem import APEMReconstruction, InducedSetAttention, PatternSelector, SetAttentionBlock, SqueezeExcitation  # noqa: F401
 
 _BASE = {"embeddingWidth": 16, "batchNorm": True, "dropout": 0.0}
 _ESCM2 = {**_BASE, "backbone": "towers", "towerWidths": [256, 128, 64], "experts": 8, "expertWidths": [16],

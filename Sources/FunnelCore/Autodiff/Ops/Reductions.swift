@@ -19,16 +19,25 @@ extension Variable {
         if keepingAxis { outShape[axis] = 1 } else { outShape.remove(at: axis) }
         let out = Tensor(zeros: outShape)
         let (x, y) = (value.pointer, out.pointer)
-        for o in 0..<view.outer {
-            for l in 0..<view.length {
-                let source = x + (o * view.length + l) * view.inner, target = y + o * view.inner
-                binaryMap(target, source, target, view.inner, { $0 + $1 }, { $0 + $1 })
+        let lastAxis = view.inner == 1
+        if lastAxis {  // one contiguous row per output element
+            sumOverColumns(x, rows: view.outer, columns: view.length, into: y)
+        } else {
+            for o in 0..<view.outer {
+                for l in 0..<view.length {
+                    let source = x + (o * view.length + l) * view.inner, target = y + o * view.inner
+                    binaryMap(target, source, target, view.inner, { $0 + $1 }, { $0 + $1 })
+                }
             }
         }
         let inShape = shape
         return Variable.record(out, inputs: [self]) { g, _ in
             let grad = Tensor(uninitialized: inShape)
             for o in 0..<view.outer {
+                if lastAxis {
+                    (grad.pointer + o * view.length).update(repeating: g.pointer[o], count: view.length)
+                    continue
+                }
                 for l in 0..<view.length {
                     (grad.pointer + (o * view.length + l) * view.inner).update(from: g.pointer + o * view.inner, count: view.inner)
                 }
