@@ -103,6 +103,208 @@ class MMoE(EmbeddingModel):
         return torch.stack(logits, dim=1)                                 # [B, T]
 
 
+# ---------------------------------------------------------------------------------------------
+# CTR interaction blocks (baselines.md §13), twins of Sources/FunnelNN: same parameter names and
+# shapes. Each takes the flattened field embeddings e [B, F*d] (field-major) unless noted.
+
+
+class CrossLayer(nn.Module):
+    """One layer of CrossNetwork; `form` in vector | full | lowRank | mixture | combined,
+    `residual` in plain | gated | none. The mixture is written per expert (DeepCTR's CrossNetMix
+    loop), independently of Funnel's stacked-GEMM form."""
+
+    def __init__(self, d, form, rank=64, experts=4, residual="plain"):
+        super().__init__()
+        self.form, self.residual, self.rank, self.experts = form, residual, rank, experts
+        if form == "vector":
+            self.weight = nn.Parameter(nn.init.xavier_normal_(torch.empty(1, d)))
+        elif form in ("full", "combined"):
+            self.weight = nn.Parameter(nn.init.xavier_uniform_(torch.empty(d, d)))
+        if form == "combined":
+            self.vector_weight = nn.Parameter(nn.init.xavier_normal_(torch.empty(1, d)))
+        if form == "lowRank":
+            self.down = nn.Linear(d, rank, bias=False)
+            self.up = nn.Linear(rank, d, bias=False)
+        if form == "mixture":
+            self.down = nn.Linear(d, experts * rank, bias=False)
+            self.core = nn.Parameter(torch.randn(experts, rank, rank) * (1 / rank) ** 0.5)
+            self.up = nn.Linear(experts * rank, d, bias=False)
+            self.gate = nn.Linear(d, experts)
+        self.bias = nn.Parameter(torch.zeros(d))
+        if residual == "gated":
+            self.residual_scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x, x0):
+        if self.form == "vector":
+            crossed = x0 * (x @ self.weight.t()) + self.bias
+        elif self.form == "full":
+            crossed = x0 * (x @ self.weight.t() + self.bias)
+        elif self.form == "lowRank":
+            crossed = x0 * (self.up(self.down(x)) + self.bias)
+        elif self.form == "combined":
+            crossed = x0 * (x @ self.weight.t() + x @ self.vector_weight.t()) + self.bias
+        else:
+            g = torch.softmax(self.gate(x), dim=-1)
+            r = self.rank
+            crossed = 0
+            for i in range(self.experts):
+                v = torch.tanh(x @ self.down.weight[i * r:(i + 1) * r].t())
+                c = torch.tanh(v @ self.core[i].t())
+                u = c @ self.up.weight[:, i * r:(i + 1) * r].t()
+                crossed = crossed + g[:, i:i + 1] * (x0 * (u + self.bias))
+        if self.residual == "plain":
+            return crossed + x
+        if self.residual == "gated":
+            return crossed + self.residual_scale * x
+        return crossed
+
+
+class CrossNetwork(nn.Module):
+    def __init__(self, d, layers=3, form="full", rank=64, experts=4, residual="plain"):
+        super().__init__()
+        self.layers = nn.ModuleList(CrossLayer(d, form, rank, experts, residual) for _ in range(layers))
+
+    def forward(self, x0):
+        x = x0
+        for layer in self.layers:
+            x = layer(x, x0)
+        return x
+
+
+class BiInteraction(nn.Module):
+    def __init__(self, fields, d):
+        super().__init__()
+        self.fields, self.d = fields, d
+
+    def forward(self, e):
+        v = e.view(e.shape[0], self.fields, self.d)
+        return 0.5 * (v.sum(1) ** 2 - (v ** 2).sum(1))
+
+
+class FirstOrderTerm(nn.Module):
+    """w0 + sum_f w[offset_f + x_f] + <w_num, x_num>; x_cat holds GLOBAL ids."""
+
+    def __init__(self, vocab, n_dense):
+        super().__init__()
+        self.embedding = nn.Embedding(int(sum(vocab)), 1)
+        nn.init.normal_(self.embedding.weight, std=1e-4)
+        self.dense_projection = nn.Linear(n_dense, 1, bias=False) if n_dense > 0 else None
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x_cat, x_dense):
+        z = self.embedding(x_cat).sum(1).squeeze(-1) + self.bias
+        if self.dense_projection is not None:
+            z = z + self.dense_projection(x_dense).squeeze(-1)
+        return z
+
+
+class MultiHeadAttention(nn.Module):
+    """softmax(s * (X Wq)(Y Wk)^T) (Y Wv) per head, heads concatenated, optional output Linear."""
+
+    def __init__(self, d_q, heads, d_k, d_kv=None, d_v=None, bias=False, scale_scores=True, out=None):
+        super().__init__()
+        d_kv, d_v = d_kv or d_q, d_v or d_k
+        self.heads, self.d_k, self.d_v, self.scale_scores = heads, d_k, d_v, scale_scores
+        self.query = nn.Linear(d_q, heads * d_k, bias=bias)
+        self.key = nn.Linear(d_kv, heads * d_k, bias=bias)
+        self.value = nn.Linear(d_kv, heads * d_v, bias=bias)
+        self.output = nn.Linear(heads * d_v, out) if out else None
+
+    def forward(self, x, y=None):
+        y = x if y is None else y
+        b, nq, nk, h = x.shape[0], x.shape[1], y.shape[1], self.heads
+        q = self.query(x).view(b, nq, h, self.d_k).transpose(1, 2)
+        k = self.key(y).view(b, nk, h, self.d_k).transpose(1, 2)
+        v = self.value(y).view(b, nk, h, self.d_v).transpose(1, 2)
+        scores = q @ k.transpose(-1, -2)
+        if self.scale_scores:
+            scores = scores / self.d_k ** 0.5
+        o = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, nq, h * self.d_v)
+        return self.output(o) if self.output is not None else o
+
+
+class AutoIntLayer(nn.Module):
+    def __init__(self, d_in, heads, d_k, residual=True, scale_scores=False):
+        super().__init__()
+        self.attention = MultiHeadAttention(d_in, heads, d_k, bias=False, scale_scores=scale_scores)
+        self.residual = nn.Linear(d_in, heads * d_k, bias=False) if residual else None
+
+    def forward(self, x):
+        a = self.attention(x)
+        return torch.relu(a + self.residual(x) if self.residual is not None else a)
+
+
+class AutoInt(nn.Module):
+    def __init__(self, fields, d, layers=3, heads=2, d_k=8, residual=True, scale_scores=False):
+        super().__init__()
+        self.fields, self.d = fields, d
+        self.layers = nn.ModuleList(
+            AutoIntLayer(d if l == 0 else heads * d_k, heads, d_k, residual, scale_scores) for l in range(layers))
+
+    def forward(self, e):
+        x = e.view(e.shape[0], self.fields, self.d)
+        for layer in self.layers:
+            x = layer(x)
+        return x.reshape(e.shape[0], -1)
+
+
+class FieldInteractionLayer(nn.Module):
+    def __init__(self, fields):
+        super().__init__()
+        self.weight = nn.Parameter(nn.init.xavier_uniform_(torch.empty(fields, fields)))
+        self.scale = nn.Parameter(torch.ones(fields))
+
+
+class FieldInteraction(nn.Module):
+    """FINT (mixing='input') or the PHN field layer (mixing='current')."""
+
+    def __init__(self, fields, d, layers=3, mixing="input"):
+        super().__init__()
+        self.fields, self.d, self.mixing = fields, d, mixing
+        self.layers = nn.ModuleList(FieldInteractionLayer(fields) for _ in range(layers))
+
+    def forward(self, e):
+        v0 = e.view(e.shape[0], self.fields, self.d)
+        v = v0
+        for layer in self.layers:
+            u = layer.scale[None, :, None]
+            if self.mixing == "input":
+                v = v * torch.einsum("ij,bjd->bid", layer.weight, v0) + u * v
+            else:
+                v = v0 * torch.einsum("ij,bjd->bid", layer.weight, v) + u * v
+        return v.reshape(e.shape[0], -1)
+
+
+class CIN(nn.Module):
+    """xDeepFM's CIN; layers.{k} is Conv1d(H*F, H_k, 1) stored as a Linear weight [H_k, H*F]."""
+
+    def __init__(self, fields, d, sizes=(128, 128), split_half=True, relu=False):
+        super().__init__()
+        self.fields, self.d, self.split_half, self.relu = fields, d, split_half, relu
+        self.layers = nn.ModuleList()
+        hidden = fields
+        for k, size in enumerate(sizes):
+            self.layers.append(nn.Linear(hidden * fields, size))
+            hidden = size // 2 if split_half and k < len(sizes) - 1 else size
+
+    def forward(self, e):
+        b = e.shape[0]
+        x0 = e.view(b, self.fields, self.d)
+        x, pooled = x0, []
+        for k, layer in enumerate(self.layers):
+            z = torch.einsum("bhd,bmd->bhmd", x, x0).reshape(b, -1, self.d)
+            maps = torch.einsum("oc,bcd->bod", layer.weight, z) + layer.bias[None, :, None]
+            if self.relu:
+                maps = torch.relu(maps)
+            if self.split_half and k < len(self.layers) - 1:
+                half = maps.shape[1] // 2
+                x, direct = maps[:, :half], maps[:, half:]
+            else:
+                x, direct = maps, maps
+            pooled.append(direct.sum(-1))
+        return torch.cat(pooled, dim=1)
+
+
 def multitask_bce(logits, y):
     """Sum over tasks of the per-task mean BCE-with-logits."""
     return sum(F.binary_cross_entropy_with_logits(logits[:, t], y[:, t])
