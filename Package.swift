@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport", swiftSettings: fast),
         .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: fast),
         .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
+        .testTarget(name: "FunnelModelsTests", dependencies: ["FunnelModels", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]

@@ -9,7 +9,7 @@ import FunnelNN
 /// f_i = Expert_i(e)                   [B, h]   i = 1..K
 /// g_t = softmax(W_t e + b_t)          [B, K]   one gate per task
 /// u_t = Σ_i g_t,i · f_i               [B, h]
-/// z_t = Tower_t(u_t)                  [B]
+/// z_t = Tower_t(u_t)                  [B]      a logit, or the prediction of a continuous task
 /// ```
 /// Shared parameters: the embedding and all experts.
 ///
@@ -74,6 +74,8 @@ public final class MMoE: MultiTaskModel {
     public let experts: [any ExpertBlock]
     public let gates: [SoftmaxGate]
     public let towers: [MLP]
+    /// Binary tasks get `.logit` heads, continuous ones `.value` heads (identity output, baselines.md §14).
+    public let taskKinds: [TaskKind]
 
     public init(configuration c: Configuration, features: FeatureLayout, tasks: [TaskSpec], using rng: inout SeededGenerator) {
         configuration = c
@@ -87,6 +89,7 @@ public final class MMoE: MultiTaskModel {
                             name: "experts.\(i)", using: &rng)
         }
         gates = tasks.indices.map { t in SoftmaxGate(inputWidth: input, experts: c.kinds.count, name: "gates.\(t)", using: &rng) }
+        taskKinds = tasks.map(\.kind)
         towers = tasks.indices.map { t in
             MLP(inputWidth: width, hiddenWidths: c.towerWidths, batchNorm: c.batchNorm,
                 dropout: c.dropout, outputLayer: true, name: "towers.\(t)", using: &rng)
@@ -107,7 +110,7 @@ public final class MMoE: MultiTaskModel {
         let heads = zip(gates, towers).map { gate, tower in
             tower(mixture(weights: gate(e, context), experts: expertOutputs), context)
         }
-        return ModelOutput(logits: heads)
+        return ModelOutput(heads: zip(heads, taskKinds).map { z, kind in kind == .binary ? .logit(z) : .value(z) })
     }
 
     /// Gate weights per task for a batch (for inspection), each `[batch, experts]`.

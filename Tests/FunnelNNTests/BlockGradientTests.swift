@@ -93,7 +93,7 @@ final class BlockGradientTests: XCTestCase {
         let w = term.weights!.table.value, wn = term.denseProjection!.weight.value
         let z = term(ids: ids, bagIDs: [bag], numeric: numeric, .inference()).value
         XCTAssertEqual(z.shape, [batch])
-        let expected = term.bias.value.pointer[0] + w.pointer[0] + w.pointer[4] + (w.pointer[6] + w.pointer[8]) / 2
+        let expected = term.bias!.value.pointer[0] + w.pointer[0] + w.pointer[4] + (w.pointer[6] + w.pointer[8]) / 2
             + wn.pointer[0] * numeric.pointer[0] + wn.pointer[1] * numeric.pointer[1]
         XCTAssertEqual(z.pointer[0], expected, accuracy: 1e-6)
     }
