@@ -184,15 +184,17 @@ class BiInteraction(nn.Module):
 class FirstOrderTerm(nn.Module):
     """w0 + sum_f w[offset_f + x_f] + <w_num, x_num>; x_cat holds GLOBAL ids."""
 
-    def __init__(self, vocab, n_dense):
+    def __init__(self, vocab, n_dense, bias=True):
         super().__init__()
         self.embedding = nn.Embedding(int(sum(vocab)), 1)
         nn.init.normal_(self.embedding.weight, std=1e-4)
         self.dense_projection = nn.Linear(n_dense, 1, bias=False) if n_dense > 0 else None
-        self.bias = nn.Parameter(torch.zeros(1))
+        self.bias = nn.Parameter(torch.zeros(1)) if bias else None
 
     def forward(self, x_cat, x_dense):
-        z = self.embedding(x_cat).sum(1).squeeze(-1) + self.bias
+        z = self.embedding(x_cat).sum(1).squeeze(-1)
+        if self.bias is not None:
+            z = z + self.bias
         if self.dense_projection is not None:
             z = z + self.dense_projection(x_dense).squeeze(-1)
         return z
@@ -303,6 +305,133 @@ class CIN(nn.Module):
                 x, direct = maps, maps
             pooled.append(direct.sum(-1))
         return torch.cat(pooled, dim=1)
+
+
+class InteractionExpert(nn.Module):
+    """An expert of a non-MLP kind: block (registered under its Funnel name), optional MLP, optional
+    projection Linear(-> h)."""
+
+    def __init__(self, block_name, block, block_width, mlp=None, project_to=None):
+        super().__init__()
+        if block_name is not None:
+            setattr(self, block_name, block)
+        self.__dict__["_block"] = block  # a reference only: registered above under its Funnel name
+        self.mlp = mlp
+        width = mlp.out_dim if mlp is not None else block_width
+        self.projection = nn.Linear(width, project_to) if project_to and project_to != width else None
+
+    def forward(self, e):
+        h = self._block(e)
+        if self.mlp is not None:
+            h = self.mlp(h)
+        return self.projection(h) if self.projection is not None else h
+
+
+def make_expert(kind, fields, d, mlp_dims, batch_norm, dropout, settings, project_to):
+    """Twin of ExpertKind.makeExpert (Sources/FunnelNN/ExpertKind.swift)."""
+    width = fields * d
+    if kind == "mlp":
+        return MLP(width, list(mlp_dims), batch_norm, output=False, dropout=dropout)
+    if kind == "nfm":
+        mlp = MLP(d, list(settings.get("nfm_dims", [64])), batch_norm, output=False, dropout=dropout)
+        return InteractionExpert(None, BiInteraction(fields, d), d, mlp, project_to)
+    if kind in ("dcn", "dcnV2"):
+        cross = dict(settings.get("cross", {}))
+        if kind == "dcn":
+            cross["form"] = "vector"
+        return InteractionExpert("cross", CrossNetwork(width, **cross), width, None, project_to)
+    if kind == "autoInt":
+        a = AutoInt(fields, d, **settings.get("autoint", {}))
+        heads, d_k = a.layers[-1].attention.heads, a.layers[-1].attention.d_k
+        return InteractionExpert("autoint", a, fields * heads * d_k, None, project_to)
+    if kind == "fint":
+        return InteractionExpert("fint", FieldInteraction(fields, d, **settings.get("fint", {})), width, None, project_to)
+    if kind == "cin":
+        c = CIN(fields, d, **settings.get("cin", {}))
+        return InteractionExpert("cin", c, sum(_cin_pooled(settings.get("cin", {}))), None, project_to)
+    raise ValueError(kind)
+
+
+def _cin_pooled(cfg):
+    sizes, split = cfg.get("sizes", (128, 128)), cfg.get("split_half", True)
+    return [size - size // 2 if split and k < len(sizes) - 1 else size for k, size in enumerate(sizes)]
+
+
+class MixedMMoE(EmbeddingModel):
+    """MMoE whose experts are of the given kinds (MMoE.Configuration.expertKinds), projected to h =
+    expert_dims[-1]; binary tasks output logits, continuous ones values (identity tower output)."""
+
+    def __init__(self, vocab, n_dense, d, kinds, expert_dims, tower_dims, n_tasks, settings, batch_norm=True):
+        super().__init__(vocab, n_dense, d)
+        h = expert_dims[-1]
+        self.experts = nn.ModuleList(make_expert(k, self.n_fields, d, expert_dims, batch_norm, 0.0, settings, h)
+                                     for k in kinds)
+        self.gates = nn.ModuleList(nn.Linear(self.input_width, len(kinds)) for _ in range(n_tasks))
+        self.towers = nn.ModuleList(MLP(h, list(tower_dims), batch_norm, output=True) for _ in range(n_tasks))
+
+    def forward(self, x_cat, x_dense):
+        e = self.embed(x_cat, x_dense)
+        f = torch.stack([expert(e) for expert in self.experts], dim=1)
+        return torch.stack([tower(torch.bmm(torch.softmax(gate(e), 1).unsqueeze(1), f).squeeze(1))
+                            for gate, tower in zip(self.gates, self.towers)], dim=1)
+
+
+class TaskNetwork(EmbeddingModel):
+    """One task's network of a single-task CTR model (PerTaskModel): own embedding, then `kind`'s
+    layers (dcn, dcnV2, nfm, autoIntPlus, fint, xDeepFM) -> [B]."""
+
+    def __init__(self, kind, vocab, n_dense, d, cfg):
+        super().__init__(vocab, n_dense, d)
+        self.kind, f, width = kind, self.n_fields, self.input_width
+        bn = cfg.get("batch_norm", True)
+        if kind in ("dcn", "dcnV2"):
+            self.stacked = cfg.get("stacked", False)
+            self.cross = CrossNetwork(width, **cfg["cross"])
+            self.deep = MLP(width, cfg["deep"], bn, output=False)
+            self.output = nn.Linear(self.deep.out_dim if self.stacked else width + self.deep.out_dim, 1)
+        elif kind == "nfm":
+            self.linear = FirstOrderTerm(vocab, n_dense, bias=False)
+            self.bi_norm = nn.BatchNorm1d(d)
+            self.pooling = BiInteraction(f, d)
+            self.tower = MLP(d, cfg["tower"], bn, output=True)
+        elif kind == "autoIntPlus":
+            self.autoint = AutoInt(f, d, **cfg["autoint"])
+            a = self.autoint.layers[-1].attention
+            self.attention_output = nn.Linear(f * a.heads * a.d_k, 1)
+            self.deep = MLP(width, cfg["deep"], bn, output=True)
+        elif kind == "fint":
+            self.fint = FieldInteraction(f, d, **cfg["fint"])
+            self.tower = MLP(width, cfg["tower"], bn, output=True)
+        elif kind == "xDeepFM":
+            self.linear = FirstOrderTerm(vocab, n_dense)
+            self.cin = CIN(f, d, **cfg["cin"])
+            self.cin_output = nn.Linear(sum(_cin_pooled(cfg["cin"])), 1)
+            self.deep = MLP(width, cfg["deep"], bn, output=True)
+
+    def forward(self, x_cat, x_dense):
+        e = self.embed(x_cat, x_dense)
+        if self.kind in ("dcn", "dcnV2"):
+            crossed = self.cross(e)
+            h = self.deep(crossed) if self.stacked else torch.cat([crossed, self.deep(e)], dim=1)
+            return self.output(h).squeeze(-1)
+        if self.kind == "nfm":
+            return self.linear(x_cat, x_dense) + self.tower(self.bi_norm(self.pooling(e)))
+        if self.kind == "autoIntPlus":
+            return self.attention_output(self.autoint(e)).squeeze(-1) + self.deep(e)
+        if self.kind == "fint":
+            return self.tower(self.fint(e))
+        return self.linear(x_cat, x_dense) + self.cin_output(self.cin(e)).squeeze(-1) + self.deep(e)
+
+
+class PerTaskModel(nn.Module):
+    """T independent TaskNetworks: networks.{t}.*; forward -> [B, T]."""
+
+    def __init__(self, kind, vocab, n_dense, d, cfg, n_tasks):
+        super().__init__()
+        self.networks = nn.ModuleList(TaskNetwork(kind, vocab, n_dense, d, cfg) for _ in range(n_tasks))
+
+    def forward(self, x_cat, x_dense):
+        return torch.stack([net(x_cat, x_dense) for net in self.networks], dim=1)
 
 
 def multitask_bce(logits, y):
