@@ -89,6 +89,40 @@ final class AttentionGradientTests: XCTestCase {
         for (got, want) in zip(y.scalars, naiveScores(q, k, heads: 2, scale: 1)) { XCTAssertEqual(Double(got), want, accuracy: 1e-5) }
     }
 
+    func testLargeSetsTakeTheGeneralGemm() {
+        // 70 × 70 × 16 per pair exceeds the small-matrix path's 64K multiply-adds.
+        let q = GradientCheck.tensor([2, 70, 16], seed: 15, bound: 1), k = GradientCheck.tensor([2, 70, 16], seed: 16, bound: 1)
+        let y = Variable.attentionScores(queries: Variable(q), keys: Variable(k), heads: 1).value
+        for (got, want) in zip(y.scalars, naiveScores(q, k, heads: 1, scale: 1)) { XCTAssertEqual(Double(got), want, accuracy: 1e-5) }
+    }
+
+    func testSmallGemmAllLayouts() {
+        for (m, n, k) in [(3, 5, 4), (7, 41, 8), (41, 8, 41), (2, 70, 3), (1, 1, 1)] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = GradientCheck.tensor(ta ? [k, m] : [m, k], seed: 17, bound: 1)
+                    let b = GradientCheck.tensor(tb ? [n, k] : [k, n], seed: 18, bound: 1)
+                    let ldc = n + 3  // a strided C: the padding columns must stay untouched
+                    let c = Tensor(repeating: 0.5, shape: [m, ldc])
+                    smallGemm(m: m, n: n, k: k, a: MatrixOperand(a.pointer, leadingDimension: a.shape[1], transposed: ta),
+                              b: MatrixOperand(b.pointer, leadingDimension: b.shape[1], transposed: tb), c: c.pointer, ldc: ldc,
+                              accumulate: true)
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            var want = 0.5
+                            if j < n {
+                                for p in 0..<k {
+                                    want += Double(ta ? a.pointer[p * m + i] : a.pointer[i * k + p]) * Double(tb ? b.pointer[j * k + p] : b.pointer[p * n + j])
+                                }
+                            }
+                            XCTAssertEqual(Double(c.pointer[i * ldc + j]), want, accuracy: 1e-5, "\(m)×\(n)×\(k) \(ta) \(tb) [\(i), \(j)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testSwappingAxes() {
         var values: [Float] = []
         for a in 0..<2 { for b in 0..<3 { for c in 0..<4 { values.append(Float(100 * a + 10 * b + c)) } } }

@@ -16,7 +16,9 @@ public func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     p = p * x + SIMD8(repeating: 1.666_666_55e-1)
     p = p * x + SIMD8(repeating: 5.000_000_12e-1)
     let y = p * (x * x) + x + SIMD8(repeating: 1)
-    let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-    let scaled = y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    // 2^n from the exponent bits. n is integral in [−126, 128]: adding 1.5·2^23 (+127) leaves n + 127 in the low
+    // mantissa bits, read back by an integer subtraction (SIMD8<Int32>(_:rounding:) is a slow generic loop).
+    let biased = unsafeBitCast(n + SIMD8(repeating: 12_582_912 + 127), to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scaled = y * unsafeBitCast(biased &<< 23, to: SIMD8<Float>.self)
     return scaled.replacing(with: 0, where: input .< lower)
 }

@@ -1,6 +1,7 @@
 /// The two batched products of multi-head attention over sets, with the heads read in place: a projection
 /// `[B, n, H·d_k]` holds head η in columns `η·d_k ..< (η+1)·d_k`, so no head split or merge is ever copied.
-/// Each (sample, head) pair is one small GEMM on strided operands; pairs run in parallel over the pool.
+/// Each (sample, head) pair is one small GEMM on strided operands (`smallGemm` up to 64K multiply-adds); pairs run
+/// in parallel over the pool.
 extension Variable {
     /// Per-head dot products `scores[b, η, i, j] = scale · Σ_c q[b, i, η·d_k + c] · k[b, j, η·d_k + c]`.
     /// `queries` `[B, n_q, H·d_k]`, `keys` `[B, n_k, H·d_k]` → `[B, H, n_q, n_k]`.
@@ -15,8 +16,8 @@ extension Variable {
         let out = Tensor(uninitialized: [batch, heads.count, nq, nk])
         // S = Q_η K_ηᵀ
         heads.run(flops: nq * nk * dk) { b, h in
-            gemm(m: nq, n: nk, k: dk, a: heads.operand(q, b, h, dk), b: heads.operand(k, b, h, dk, transposed: true),
-                 c: out.pointer + (b * heads.count + h) * nq * nk, ldc: nk, parallel: false)
+            headProduct(m: nq, n: nk, k: dk, a: heads.operand(q, b, h, dk), b: heads.operand(k, b, h, dk, transposed: true),
+                 c: out.pointer + (b * heads.count + h) * nq * nk, ldc: nk)
         }
         if scale != 1 {
             let s = SIMD8<Float>(repeating: scale)
@@ -29,12 +30,12 @@ extension Variable {
             heads.run(flops: 2 * nq * nk * dk) { b, h in
                 let gs = MatrixOperand(g.pointer + (b * heads.count + h) * nq * nk, leadingDimension: nk)
                 if let gq {  // dQ_η = G · K_η
-                    gemm(m: nq, n: dk, k: nk, a: gs, b: heads.operand(k, b, h, dk),
-                         c: heads.target(gq, b, h, dk), ldc: width, parallel: false)
+                    headProduct(m: nq, n: dk, k: nk, a: gs, b: heads.operand(k, b, h, dk),
+                         c: heads.target(gq, b, h, dk), ldc: width)
                 }
                 if let gk {  // dK_η = Gᵀ · Q_η
-                    gemm(m: nk, n: dk, k: nq, a: MatrixOperand(gs.pointer, leadingDimension: nk, transposed: true),
-                         b: heads.operand(q, b, h, dk), c: heads.target(gk, b, h, dk), ldc: width, parallel: false)
+                    headProduct(m: nk, n: dk, k: nq, a: MatrixOperand(gs.pointer, leadingDimension: nk, transposed: true),
+                         b: heads.operand(q, b, h, dk), c: heads.target(gk, b, h, dk), ldc: width)
                 }
             }
             return [gq, gk]
@@ -54,8 +55,8 @@ extension Variable {
         let out = Tensor(uninitialized: [batch, nq, width])
         let weightsOf = { (t: Tensor, b: Int, h: Int) in t.pointer + (b * heads.count + h) * nq * nk }
         heads.run(flops: nq * nk * dv) { b, h in  // O_η = A_η V_η
-            gemm(m: nq, n: dv, k: nk, a: MatrixOperand(weightsOf(a, b, h), leadingDimension: nk),
-                 b: heads.operand(v, b, h, dv), c: heads.target(out, b, h, dv), ldc: width, parallel: false)
+            headProduct(m: nq, n: dv, k: nk, a: MatrixOperand(weightsOf(a, b, h), leadingDimension: nk),
+                 b: heads.operand(v, b, h, dv), c: heads.target(out, b, h, dv), ldc: width)
         }
         return record(out, inputs: [weights, values]) { g, needs in
             let ga = needs[0] ? Tensor(uninitialized: a.shape) : nil
@@ -63,12 +64,12 @@ extension Variable {
             heads.run(flops: 2 * nq * nk * dv) { b, h in
                 let go = heads.operand(g, b, h, dv)
                 if let ga {  // dA_η = G_η V_ηᵀ
-                    gemm(m: nq, n: nk, k: dv, a: go, b: heads.operand(v, b, h, dv, transposed: true),
-                         c: weightsOf(ga, b, h), ldc: nk, parallel: false)
+                    headProduct(m: nq, n: nk, k: dv, a: go, b: heads.operand(v, b, h, dv, transposed: true),
+                         c: weightsOf(ga, b, h), ldc: nk)
                 }
                 if let gv {  // dV_η = A_ηᵀ G_η
-                    gemm(m: nk, n: dv, k: nq, a: MatrixOperand(weightsOf(a, b, h), leadingDimension: nk, transposed: true),
-                         b: go, c: heads.target(gv, b, h, dv), ldc: width, parallel: false)
+                    headProduct(m: nk, n: dv, k: nq, a: MatrixOperand(weightsOf(a, b, h), leadingDimension: nk, transposed: true),
+                         b: go, c: heads.target(gv, b, h, dv), ldc: width)
                 }
             }
             return [ga, gv]
@@ -105,5 +106,16 @@ private struct HeadLayout {
         let pairs = batch * count
         let item = { (i: Int) in body(i / count, i % count) }
         if pairs * flops < 1 << 16 || pairs == 1 { for i in 0..<pairs { item(i) } } else { ThreadPool.shared.parallelFor(pairs, item) }
+    }
+}
+
+/// One head's product: the direct small-matrix path for set-sized products, the general GEMM (single-threaded,
+/// the caller is already parallel) for large sets.
+@inline(__always)
+private func headProduct(m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m * n * k <= 1 << 16 {
+        smallGemm(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc)
+    } else {
+        gemm(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, parallel: false)
     }
 }

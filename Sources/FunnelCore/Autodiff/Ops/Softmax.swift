@@ -85,11 +85,15 @@ private func forEachRowRange(rows: Int, length: Int, _ body: @escaping (Range<In
 private func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     var top = -Float.infinity
     var i = 0
-    if n >= 8 {
+    if n >= 8 {  // (pointwiseMax and SIMD.max() are generic calls, not instructions)
         var m = load8(x)
         i = 8
-        while i + 8 <= n { m = pointwiseMax(m, load8(x + i)); i += 8 }
-        top = m.max()
+        while i + 8 <= n {
+            let v = load8(x + i)
+            m = m.replacing(with: v, where: v .> m)
+            i += 8
+        }
+        for lane in 0..<8 { top = max(top, m[lane]) }
     }
     while i < n { top = max(top, x[i]); i += 1 }
     let shift = SIMD8<Float>(repeating: top)
