@@ -2,7 +2,7 @@
 """Write PyTorch parity fixtures for Funnel's CTR interaction blocks into Tests/Fixtures/blocks/.
 
 Run from anywhere:  python3 scripts/make_block_fixtures.py
-Each file (format of make_parity_fixtures.py) holds, for one block of bench/torch_models.py:
+Each file (format of make_parity_fixtures.py) holds, for one block of bench/torch_ctr.py:
   inputs (e, or the named inputs), every parameter under its state_dict name, `output` = block(inputs),
   `seed` s (standard normal, shaped like the output), and the gradients of L = sum(s * output):
   grad.<parameter> and grad.<input>; f64.output and f64.grad.* are the same quantities computed in float64
@@ -20,7 +20,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import torch_models as tm  # noqa: E402
+import torch_ctr as tm  # noqa: E402
 from make_parity_fixtures import tensor_entry  # noqa: E402
 import json  # noqa: E402
 

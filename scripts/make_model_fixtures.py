@@ -20,7 +20,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import torch_models as tm  # noqa: E402
+import torch_ctr as tm  # noqa: E402
 from make_block_fixtures import perturb_constants  # noqa: E402
 from make_parity_fixtures import tensor_entry  # noqa: E402
 

@@ -7,7 +7,7 @@ import FunnelNN
 import FunnelTrain
 
 /// PyTorch parity of whole models on `Tests/Fixtures/models/` (written by `scripts/make_model_fixtures.py` from the
-/// twins `PerTaskModel` and `MixedMMoE` of `bench/torch_models.py`): vocabularies [5, 7, 3], 2 numeric features,
+/// twins `PerTaskModel` and `MixedMMoE` of `bench/torch_ctr.py`): vocabularies [5, 7, 3], 2 numeric features,
 /// d = 4, 16 rows, task 0 binary (logit), task 1 continuous (value). One training-mode forward (batch norm on,
 /// dropout 0): outputs, the summed task loss from `taskLosses`, and the gradient of every parameter.
 ///

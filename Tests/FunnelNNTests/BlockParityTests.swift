@@ -4,7 +4,7 @@ import FunnelCore
 import FunnelNN
 
 /// PyTorch parity of every CTR interaction block on the fixtures of `Tests/Fixtures/blocks/` (written by
-/// `scripts/make_block_fixtures.py` from the twins in `bench/torch_models.py`; B = 4, F = 3, d = 4): parameter
+/// `scripts/make_block_fixtures.py` from the twins in `bench/torch_ctr.py`; B = 4, F = 3, d = 4): parameter
 /// names and shapes equal the twin's `state_dict`, and the forward output and the gradients of
 /// `L = Σ seed ⊙ output` with respect to every parameter and the input agree to 1e-5 relative (default floor
 /// `max(1e-6, RMS)`, see `ParityComparison`).
