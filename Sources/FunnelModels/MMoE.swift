@@ -9,46 +9,89 @@ import FunnelNN
 /// f_i = Expert_i(e)                   [B, h]   i = 1..K
 /// g_t = softmax(W_t e + b_t)          [B, K]   one gate per task
 /// u_t = Σ_i g_t,i · f_i               [B, h]
-/// z_t = Tower_t(u_t)                  [B]
+/// z_t = Tower_t(u_t)                  [B]      a logit, or the prediction of a continuous task
 /// ```
 /// Shared parameters: the embedding and all experts.
+///
+/// Experts are MLPs by default; `expertKind` (or `expertKinds`, one per expert, for heterogeneous experts) builds
+/// CTR interaction blocks instead (`ExpertKind.makeExpert`), each projected to h = `expertWidths.last` when its
+/// output width differs. Parameter names: `embedding.weight`, `dense_projection.*`, `gates.{t}.*`,
+/// `towers.{t}.*`, and per expert i: `experts.{i}.linears.{j}.*` / `.norms.{j}.*` (mlp), `experts.{i}.cross.*`
+/// (dcn, dcnV2), `experts.{i}.mlp.*` (nfm), `experts.{i}.autoint.*`, `experts.{i}.fint.*`, `experts.{i}.cin.*`,
+/// plus `experts.{i}.projection.*` where projected.
 public final class MMoE: MultiTaskModel {
     public struct Configuration: Codable, Sendable {
         public var embeddingWidth = 16
+        /// Number of experts K (ignored when `expertKinds` is set).
         public var experts = 8
+        /// Hidden widths of MLP experts; the last is the expert output width h.
         public var expertWidths = [256, 128]
         public var towerWidths = [64]
         public var batchNorm = true
         public var dropout: Float = 0
+        /// The kind of every expert.
+        public var expertKind = ExpertKind.mlp
+        /// One kind per expert (heterogeneous experts); overrides `experts` and `expertKind` when set.
+        public var expertKinds: [ExpertKind]?
+        /// Hyperparameters of non-MLP experts.
+        public var expertSettings = ExpertSettings()
 
         public init(embeddingWidth: Int = 16, experts: Int = 8, expertWidths: [Int] = [256, 128], towerWidths: [Int] = [64],
-                    batchNorm: Bool = true, dropout: Float = 0) {
+                    batchNorm: Bool = true, dropout: Float = 0, expertKind: ExpertKind = .mlp, expertKinds: [ExpertKind]? = nil,
+                    expertSettings: ExpertSettings = ExpertSettings()) {
             self.embeddingWidth = embeddingWidth
             self.experts = experts
             self.expertWidths = expertWidths
             self.towerWidths = towerWidths
             self.batchNorm = batchNorm
             self.dropout = dropout
+            self.expertKind = expertKind
+            self.expertKinds = expertKinds
+            self.expertSettings = expertSettings
         }
+
+        /// Every key is optional; missing ones take the defaults above (so older configurations still decode).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Configuration()
+            embeddingWidth = try c.decodeIfPresent(Int.self, forKey: .embeddingWidth) ?? d.embeddingWidth
+            experts = try c.decodeIfPresent(Int.self, forKey: .experts) ?? d.experts
+            expertWidths = try c.decodeIfPresent([Int].self, forKey: .expertWidths) ?? d.expertWidths
+            towerWidths = try c.decodeIfPresent([Int].self, forKey: .towerWidths) ?? d.towerWidths
+            batchNorm = try c.decodeIfPresent(Bool.self, forKey: .batchNorm) ?? d.batchNorm
+            dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
+            expertKind = try c.decodeIfPresent(ExpertKind.self, forKey: .expertKind) ?? d.expertKind
+            expertKinds = try c.decodeIfPresent([ExpertKind].self, forKey: .expertKinds)
+            expertSettings = try c.decodeIfPresent(ExpertSettings.self, forKey: .expertSettings) ?? d.expertSettings
+        }
+
+        /// The kind of each expert, in order.
+        public var kinds: [ExpertKind] { expertKinds ?? Array(repeating: expertKind, count: experts) }
     }
 
     public let configuration: Configuration
     public let embedding: FieldEmbedding
-    public let experts: [MLP]
+    public let experts: [any ExpertBlock]
     public let gates: [SoftmaxGate]
     public let towers: [MLP]
+    /// Binary tasks get `.logit` heads, continuous ones `.value` heads (identity output, baselines.md §14).
+    public let taskKinds: [TaskKind]
 
     public init(configuration c: Configuration, features: FeatureLayout, tasks: [TaskSpec], using rng: inout SeededGenerator) {
         configuration = c
-        embedding = FieldEmbedding(layout: features, width: c.embeddingWidth, using: &rng)
+        let embedding = FieldEmbedding(layout: features, width: c.embeddingWidth, using: &rng)
+        self.embedding = embedding
         let input = embedding.outputWidth
-        experts = (0..<c.experts).map { i in
-            MLP(inputWidth: input, hiddenWidths: c.expertWidths, batchNorm: c.batchNorm, dropout: c.dropout,
-                name: "experts.\(i)", using: &rng)
+        let width = c.expertWidths.last ?? input
+        experts = c.kinds.enumerated().map { i, kind in
+            kind.makeExpert(fieldCount: embedding.fieldCount, embeddingWidth: c.embeddingWidth, mlpWidths: c.expertWidths,
+                            batchNorm: c.batchNorm, dropout: c.dropout, settings: c.expertSettings, projectTo: width,
+                            name: "experts.\(i)", using: &rng)
         }
-        gates = tasks.indices.map { t in SoftmaxGate(inputWidth: input, experts: c.experts, name: "gates.\(t)", using: &rng) }
+        gates = tasks.indices.map { t in SoftmaxGate(inputWidth: input, experts: c.kinds.count, name: "gates.\(t)", using: &rng) }
+        taskKinds = tasks.map(\.kind)
         towers = tasks.indices.map { t in
-            MLP(inputWidth: c.expertWidths.last ?? input, hiddenWidths: c.towerWidths, batchNorm: c.batchNorm,
+            MLP(inputWidth: width, hiddenWidths: c.towerWidths, batchNorm: c.batchNorm,
                 dropout: c.dropout, outputLayer: true, name: "towers.\(t)", using: &rng)
         }
     }
@@ -67,7 +110,7 @@ public final class MMoE: MultiTaskModel {
         let heads = zip(gates, towers).map { gate, tower in
             tower(mixture(weights: gate(e, context), experts: expertOutputs), context)
         }
-        return ModelOutput(logits: heads)
+        return ModelOutput(heads: zip(heads, taskKinds).map { z, kind in kind == .binary ? .logit(z) : .value(z) })
     }
 
     /// Gate weights per task for a batch (for inspection), each `[batch, experts]`.

@@ -7,6 +7,8 @@ public enum Initializer: Sendable {
     case kaimingUniform(a: Float)
     /// Xavier/Glorot-uniform: U(−b, b), b = gain·√(6 / (fanIn + fanOut)).
     case xavierUniform(gain: Float)
+    /// Xavier/Glorot-normal: N(0, std²), std = gain·√(2 / (fanIn + fanOut)).
+    case xavierNormal(gain: Float)
     /// N(mean, std²).
     case normal(mean: Float, std: Float)
     /// U(−bound, bound) (PyTorch's `Linear` bias default uses bound = 1/√fanIn).
@@ -27,6 +29,8 @@ public enum Initializer: Sendable {
         case .xavierUniform(let gain):
             let bound = gain * (6 / Float(max(fanIn + fanOut, 1))).squareRoot()
             return .uniform(shape, in: -bound...bound, using: &rng)
+        case .xavierNormal(let gain):
+            return .normal(shape, std: gain * (2 / Float(max(fanIn + fanOut, 1))).squareRoot(), using: &rng)
         case .normal(let mean, let std):
             return .normal(shape, mean: mean, std: std, using: &rng)
         case .uniform(let bound):

@@ -236,3 +236,28 @@ public func assertGradientParity(
     if parityVerbose { print("[parity, float64 arbiter] " + summary) }
     XCTAssert(funnelError <= max(4 * pytorchError, 3e-5 * rms) && funnelError <= 1e-4 * rms, summary, file: file, line: line)
 }
+
+/// Parity against a fixture that also stores a float64 reference `f64.<key>` (block and model fixtures): passes when
+/// `actual` matches PyTorch's float32 `key` (as `assertParity`), or else when Funnel is about as accurate as
+/// PyTorch — its worst error against float64 at most `max(1e-5, 2 ×` PyTorch's own`)`, both measured as
+/// `|a − b| / max(|b|, floor)`. The fallback is for cancellation-limited sums, where neither float32 result is
+/// within 1e-5 of the exact value (e.g. attention query/key gradients through a nearly uniform softmax).
+/// `floor` nil means `max(1e-6, RMS)` of the PyTorch tensor.
+public func assertParity(
+    _ actual: Tensor, key: String, in fixture: ParityFixture, floor: Double? = nil, file: StaticString = #filePath, line: UInt = #line
+) throws {
+    let pytorch = try fixture.tensor(key, file: file, line: line), exact = try fixture.doubles("f64." + key, file: file, line: line)
+    guard actual.count == pytorch.count, exact.count == pytorch.count else {
+        return XCTFail("\(fixture.name) \(key): \(actual.count) elements, PyTorch \(pytorch.count)", file: file, line: line)
+    }
+    let ours = actual.scalars.map(Double.init), theirs = pytorch.scalars.map(Double.init)
+    let floor = floor ?? defaultParityFloor(pytorch)
+    let direct = ParityComparison("\(fixture.name) \(key)", actual: ours, expected: theirs, floor: floor)
+    if parityVerbose { print("[parity] " + direct.summary) }
+    if direct.passed { return }
+    let oursToExact = ParityComparison("Funnel vs float64", actual: ours, expected: exact, floor: floor)
+    let theirsToExact = ParityComparison("PyTorch vs float64", actual: theirs, expected: exact, floor: floor)
+    if parityVerbose { print("[parity]   " + oursToExact.summary + "; " + theirsToExact.summary) }
+    XCTAssert(oursToExact.worstRatio <= max(ParityComparison.relativeTolerance, 2 * theirsToExact.worstRatio),
+              direct.summary + "; " + oursToExact.summary + "; " + theirsToExact.summary, file: file, line: line)
+}

@@ -70,6 +70,41 @@ extension Variable {
         let out = transposeLastTwo(value)
         return Variable.record(out, inputs: [self]) { g, _ in [transposeLastTwo(g)] }
     }
+
+    /// Exchanges two axes, e.g. `[B, F, d]` → `[F, B, d]` with `swappingAxes(0, 1)` (fields first, so that one
+    /// GEMM mixes the fields of every sample). A copy; the gradient is the same exchange.
+    public func swappingAxes(_ first: Int, _ second: Int) -> Variable {
+        let (a, b) = (resolvedAxis(first, rank: shape.count), resolvedAxis(second, rank: shape.count))
+        precondition(a >= 0 && b < shape.count && a < b, "swappingAxes(\(first), \(second)) of \(shape)")
+        let out = swapAxes(value, a, b)
+        return Variable.record(out, inputs: [self]) { g, _ in [swapAxes(g, a, b)] }
+    }
+}
+
+/// `x` with axes `a < b` exchanged, copying contiguous runs of the axes after `b` (8×8 blocks when `b` is last).
+private func swapAxes(_ x: Tensor, _ a: Int, _ b: Int) -> Tensor {
+    if a == x.rank - 2 && b == x.rank - 1 { return transposeLastTwo(x) }
+    let s = x.shape
+    let outer = s[..<a].reduce(1, *), middle = s[(a + 1)..<b].reduce(1, *), inner = s[(b + 1)...].reduce(1, *)
+    let (n1, n2) = (s[a], s[b])
+    var outShape = s
+    outShape.swapAt(a, b)
+    let out = Tensor(uninitialized: outShape)
+    let (source, target) = (x.pointer, out.pointer)
+    let copyRow = { (row: Int) in  // row = (o, i1) of the source
+        let (o, i1) = (row / n1, row % n1)
+        for m in 0..<middle {
+            for i2 in 0..<n2 {
+                let from = (((o * n1 + i1) * middle + m) * n2 + i2) * inner
+                let to = (((o * n2 + i2) * middle + m) * n1 + i1) * inner
+                (target + to).update(from: source + from, count: inner)
+            }
+        }
+    }
+    if x.count >= parallelElementThreshold { ThreadPool.shared.parallelFor(outer * n1, copyRow) } else {
+        for row in 0..<(outer * n1) { copyRow(row) }
+    }
+    return out
 }
 
 /// Copies between `parts` (each `[outer, length_i, inner]`) and `whole` (`[outer, Σ length_i, inner]`);

@@ -10,6 +10,7 @@ extension Variable {
     public func softmax(alongAxis axis: Int = -1) -> Variable {
         let view = AxisView(shape, axis: axis)
         let y = Tensor(uninitialized: shape)
+        if view.inner == 1 { return softmaxOfRows(y, length: view.length) }
         softmaxForward(value.pointer, y.pointer, view, log: false)
         return Variable.record(y, inputs: [self]) { g, _ in
             // dx = y ⊙ (g − Σ_axis g ⊙ y)
@@ -45,6 +46,73 @@ extension Variable {
             return [dx]
         }
     }
+}
+
+extension Variable {
+    /// Softmax over contiguous rows of `length` (the last axis) into `y`: eight lanes at a time with `exp8`,
+    /// rows spread over the pool when there are many (attention scores `[B, H, n, n]`).
+    fileprivate func softmaxOfRows(_ y: Tensor, length: Int) -> Variable {
+        let rows = value.count / max(length, 1)
+        let (x, out) = (value.pointer, y.pointer)
+        forEachRowRange(rows: rows, length: length) { range in
+            for r in range { softmaxRow(x + r * length, out + r * length, length) }
+        }
+        return Variable.record(y, inputs: [self]) { g, _ in
+            // dx = y ⊙ (g − ⟨g, y⟩) per row
+            let dx = Tensor(uninitialized: y.shape)
+            let (gp, yp, dp) = (g.pointer, y.pointer, dx.pointer)
+            forEachRowRange(rows: rows, length: length) { range in
+                for r in range {
+                    let o = r * length
+                    let s = SIMD8<Float>(repeating: dot(gp + o, yp + o, length)), ss = s[0]
+                    binaryMap(gp + o, yp + o, dp + o, length, { $1 * ($0 - s) }, { $1 * ($0 - ss) })
+                }
+            }
+            return [dx]
+        }
+    }
+}
+
+/// `body(range)` over row ranges covering `0..<rows`, split across the pool for large tensors.
+@inline(__always)
+private func forEachRowRange(rows: Int, length: Int, _ body: @escaping (Range<Int>) -> Void) {
+    if rows * length < parallelElementThreshold / 4 { body(0..<rows); return }
+    ThreadPool.shared.parallelRanges(rows, grain: max(1, parallelElementThreshold / 8 / max(length, 1)), body)
+}
+
+/// One row of softmax: maximum, `exp8(x − max)` with the running sum, then the scaling by 1 / sum.
+@inline(__always)
+private func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var top = -Float.infinity
+    var i = 0
+    if n >= 8 {  // (pointwiseMax and SIMD.max() are generic calls, not instructions)
+        var m = load8(x)
+        i = 8
+        while i + 8 <= n {
+            let v = load8(x + i)
+            m = m.replacing(with: v, where: v .> m)
+            i += 8
+        }
+        for lane in 0..<8 { top = max(top, m[lane]) }
+    }
+    while i < n { top = max(top, x[i]); i += 1 }
+    let shift = SIMD8<Float>(repeating: top)
+    var sums = SIMD8<Float>(repeating: 0), tail: Float = 0
+    i = 0
+    while i + 8 <= n {
+        let e = exp8(load8(x + i) - shift)
+        store8(e, y + i)
+        sums += e
+        i += 8
+    }
+    if i < n {  // the ragged end through one padded vector (padding lanes give exp(−∞) = 0)
+        var v = SIMD8<Float>(repeating: -.infinity)
+        for j in i..<n { v[j - i] = x[j] - top }
+        let e = exp8(v)
+        for j in i..<n { y[j] = e[j - i]; tail += e[j - i] }
+    }
+    let inverse = 1 / (sums.sum() + tail), s = SIMD8<Float>(repeating: inverse)
+    unaryMap(y, y, n, { $0 * s }, { $0 * inverse })
 }
 
 /// Calls `body(start, stride)` for each 1-D line along the axis of `view`.

@@ -1,0 +1,152 @@
+import Foundation
+import XCTest
+import FunnelCore
+import FunnelData
+import FunnelModels
+import FunnelNN
+import FunnelTrain
+
+/// A small layout and batch shared by the model tests: 3 categorical fields, one mean-pooled multi-valued field,
+/// 2 numeric features (F = 5 fields), a binary task and a continuous one.
+enum SmallProblem {
+    static let features = FeatureLayout(vocabularySizes: [5, 7, 3], multiValued: [MultiValuedField(vocabularySize: 4, pooling: .mean)],
+                                        numericCount: 2)
+    static let tasks = [TaskSpec(name: "ctr", kind: .binary), TaskSpec(name: "amount", kind: .continuous)]
+
+    static func batch(rows: Int = 8, seed: UInt64 = 1) -> Batch {
+        var rng = SeededGenerator(seed: seed)
+        var ids: [Int32] = [], offsets: [Int32] = [0], bagIDs: [Int32] = [], labels: [Float] = []
+        for _ in 0..<rows {
+            for v in features.vocabularySizes { ids.append(Int32(rng.next() % UInt64(v))) }
+            for _ in 0..<Int(rng.next() % 3) { bagIDs.append(Int32(rng.next() % 4)) }
+            offsets.append(Int32(bagIDs.count))
+            labels += [Float(rng.next() % 2), rng.nextUnitFloat() * 2]
+        }
+        return Batch(count: rows, ids: ids, multiValued: [MultiValuedIDs(offsets: offsets, ids: bagIDs)],
+                     numeric: Tensor.uniform([rows, 2], in: -1...1, using: &rng), labels: Tensor(shape: [rows, 2], values: labels))
+    }
+}
+
+/// The single-task CTR models (baselines.md §13.7): one independent network per task, heads by task kind, names,
+/// gradient isolation between tasks, the shared-embedding switch, partial-JSON configurations, and that a few
+/// training steps fit a fixed batch.
+final class CTRModelTests: XCTestCase {
+    /// Builds `Model`, checks names, heads and per-task isolation, then trains on one batch.
+    private func check<Model: MultiTaskModel>(
+        _ type: Model.Type, _ configuration: Model.Configuration, components: [String], label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        var rng = SeededGenerator(seed: 3)
+        let model = Model(configuration: configuration, features: SmallProblem.features, tasks: SmallProblem.tasks, using: &rng)
+        let names = model.parameters.map(\.name)
+        XCTAssertEqual(Set(names).count, names.count, "\(label): duplicate names", file: file, line: line)
+        for t in 0..<2 {
+            for component in ["embedding.weight", "dense_projection.weight"] + components {
+                XCTAssertTrue(names.contains { $0.hasPrefix("networks.\(t).\(component)") },
+                              "\(label): no networks.\(t).\(component)* in \(names)", file: file, line: line)
+            }
+        }
+        XCTAssertTrue(names.allSatisfy { $0.hasPrefix("networks.0.") || $0.hasPrefix("networks.1.") }, "\(label)", file: file, line: line)
+        XCTAssertTrue(model.sharedParameters.isEmpty, "\(label): independent networks share nothing", file: file, line: line)
+
+        let batch = SmallProblem.batch()
+        let tape = Tape()
+        let output = model(batch, ForwardContext(tape: tape, mode: .training))
+        guard case .logit(let z) = output.heads[0], case .value(let y) = output.heads[1] else {
+            return XCTFail("\(label): heads \(output.heads)", file: file, line: line)
+        }
+        XCTAssertEqual(z.shape, [batch.count], file: file, line: line)
+        XCTAssertEqual(y.shape, [batch.count], file: file, line: line)
+        // Task 0's prediction depends on network 0 only.
+        let own = model.parameters.filter { $0.name.hasPrefix("networks.0.") }, other = model.parameters.filter { $0.name.hasPrefix("networks.1.") }
+        let grads = tape.gradients(of: z.sum(), wrt: own + other)
+        XCTAssertTrue(grads.prefix(own.count).contains { $0.scalars.contains { $0 != 0 } }, "\(label)", file: file, line: line)
+        XCTAssertTrue(grads.suffix(other.count).allSatisfy { $0.scalars.allSatisfy { $0 == 0 } }, "\(label): task 1 leaks", file: file, line: line)
+
+        let step = TrainingStep(model: model, tasks: SmallProblem.tasks, optimizer: Adam(learningRate: 0.01))
+        var stepRNG = SeededGenerator(seed: 4)
+        let first = step(batch, rng: &stepRNG)
+        var last = first
+        for _ in 0..<30 { last = step(batch, rng: &stepRNG) }
+        for t in 0..<2 {
+            XCTAssertTrue(last[t].isFinite && last[t] < 0.8 * first[t], "\(label) task \(t): loss \(first[t]) → \(last[t])",
+                          file: file, line: line)
+        }
+    }
+
+    func testDCN() {
+        check(DCN.self, DCNConfiguration(embeddingWidth: 4, crossLayers: 2, deepWidths: [8, 6]),
+              components: ["cross.layers.1.weight", "deep.linears.1", "deep.norms.0", "output."], label: "DCN")
+    }
+
+    func testDCNV2Forms() {
+        for form in [CrossNetwork.Form.full, .lowRank, .mixture] {
+            let cross = CrossNetwork.Options(layers: 2, form: form, rank: 3, experts: 2)
+            check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: cross, deepWidths: [8]),
+                  components: ["cross.layers.1.", "deep.linears.0", "output."], label: "DCN-V2 \(form)")
+        }
+        check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: .init(layers: 2), structure: .stacked, deepWidths: [8]),
+              components: ["cross.layers.1.weight", "deep.linears.0", "output."], label: "DCN-V2 stacked")
+    }
+
+    func testNFM() {
+        check(NFM.self, NFMConfiguration(embeddingWidth: 4, towerWidths: [8]),
+              components: ["linear.embedding.weight", "linear.dense_projection.weight", "bi_norm.", "tower.linears.0", "tower.output."],
+              label: "NFM")
+    }
+
+    func testAutoIntPlus() {
+        check(AutoIntPlus.self, AutoIntPlusConfiguration(embeddingWidth: 4, attention: .init(layers: 2, heads: 2, headWidth: 2), deepWidths: [8]),
+              components: ["autoint.layers.1.attention.query.weight", "autoint.layers.0.residual.weight", "attention_output.", "deep.output."],
+              label: "AutoInt+")
+    }
+
+    func testFINT() {
+        check(FINT.self, FINTConfiguration(embeddingWidth: 4, interaction: .init(layers: 2), towerWidths: [8, 8]),
+              components: ["fint.layers.1.weight", "fint.layers.1.scale", "tower.linears.1", "tower.output."], label: "FINT")
+    }
+
+    func testXDeepFM() {
+        check(XDeepFM.self, XDeepFMConfiguration(embeddingWidth: 4, cin: .init(layerSizes: [4, 2]), deepWidths: [8]),
+              components: ["linear.bias", "cin.layers.1.weight", "cin_output.", "deep.output."], label: "xDeepFM")
+    }
+
+    func testSharedEmbedding() {
+        var rng = SeededGenerator(seed: 5)
+        let model = DCN(configuration: DCNConfiguration(embeddingWidth: 4, shareEmbedding: true, crossLayers: 1, deepWidths: [4]),
+                        features: SmallProblem.features, tasks: SmallProblem.tasks, using: &rng)
+        XCTAssertEqual(model.sharedParameters.map(\.name), ["embedding.weight", "dense_projection.weight", "dense_projection.bias"])
+        XCTAssertFalse(model.parameters.contains { $0.name.hasPrefix("networks.0.embedding") })
+        let tape = Tape()
+        let output = model(SmallProblem.batch(), ForwardContext(tape: tape, mode: .training))
+        let grads = tape.gradients(of: output.heads[1].valueOrLogit.sum(), wrt: model.sharedParameters)
+        XCTAssertTrue(grads[0].scalars.contains { $0 != 0 }, "the shared embedding receives every task's gradient")
+    }
+
+    func testConfigurationsDecodeFromPartialJSON() throws {
+        let decoder = JSONDecoder()
+        XCTAssertEqual(try decoder.decode(DCNConfiguration.self, from: Data("{}".utf8)).deepWidths, [256, 128, 64])
+        let v2 = try decoder.decode(DCNV2Configuration.self, from: Data(#"{"cross": {"form": "lowRank", "rank": 16}, "structure": "stacked"}"#.utf8))
+        XCTAssertEqual(v2.cross.form, .lowRank)
+        XCTAssertEqual(v2.cross.rank, 16)
+        XCTAssertEqual(v2.structure, .stacked)
+        XCTAssertEqual(v2.embeddingWidth, 16)
+        XCTAssertEqual(try decoder.decode(NFMConfiguration.self, from: Data(#"{"dropout": 0.2}"#.utf8)).dropout, 0.2)
+        XCTAssertEqual(try decoder.decode(AutoIntPlusConfiguration.self, from: Data(#"{"attention": {"scaleScores": true}}"#.utf8))
+            .attention, AutoInt.Options(scaleScores: true))
+        XCTAssertEqual(try decoder.decode(FINTConfiguration.self, from: Data("{}".utf8)).towerWidths, [300, 300, 300])
+        XCTAssertEqual(try decoder.decode(XDeepFMConfiguration.self, from: Data(#"{"shareEmbedding": true}"#.utf8)).shareEmbedding, true)
+        let encoded = try JSONEncoder().encode(XDeepFMConfiguration(cin: .init(layerSizes: [8, 4])))
+        XCTAssertEqual(try decoder.decode(XDeepFMConfiguration.self, from: encoded).cin.layerSizes, [8, 4])
+    }
+}
+
+extension TaskHead {
+    /// The prediction variable of a `.logit` or `.value` head.
+    var valueOrLogit: Variable {
+        switch self {
+        case .logit(let z), .value(let z): return z
+        default: preconditionFailure("unexpected head \(self)")
+        }
+    }
+}
