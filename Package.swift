@@ -18,14 +18,18 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Layer 1: tensors, kernels, threads, autodiff.
         .target(name: "FunnelCore", swiftSettings: fast),
         // Layer 2: modules, initialisers, layers and blocks.
         .target(name: "FunnelNN", dependencies: ["FunnelCore"], swiftSettings: fast),
+        // System zlib (gzip input); zlib1g-dev on Linux, part of the SDK on macOS.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Layer 3: schema, readers, feature maps, batches, synthetic generators.
-        .target(name: "FunnelData", dependencies: ["FunnelCore"], swiftSettings: fast),
+        .target(name: "FunnelData", dependencies: ["FunnelCore", "CZlib", .product(name: "Yams", package: "Yams")],
+                swiftSettings: fast),
         // Layer 4: models, and training (optimizers, losses, trainer).
         .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"], swiftSettings: fast),
         .target(name: "FunnelTrain", dependencies: ["FunnelModels"], swiftSettings: fast),
@@ -38,6 +42,7 @@ let package = Package(
         // Test-only helpers shared by the test targets (PyTorch parity fixtures).
         .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport", swiftSettings: fast),
         .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: fast),
+        .testTarget(name: "FunnelDataTests", dependencies: ["FunnelData", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
     ],
