@@ -69,10 +69,9 @@ extension Decoder {
         let known = Set(Keys.allCases.map(\.stringValue))
         let container = try self.container(keyedBy: AnyCodingKey.self)
         if let unknown = container.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            let path = (codingPath.map(\.stringValue) + [unknown.stringValue]).joined(separator: ".")
             throw DecodingError.dataCorrupted(DecodingError.Context(
                 codingPath: codingPath,
-                debugDescription: "unknown key '\(path)'; known keys: \(Keys.allCases.map(\.stringValue).joined(separator: ", "))"))
+                debugDescription: "unknown key '\(unknown.stringValue)'; known keys: \(Keys.allCases.map(\.stringValue).joined(separator: ", "))"))
         }
     }
 }

@@ -60,7 +60,7 @@ public final class CSVReader {
         self.name = stream.name
         self.dialect = dialect
         self.badRows = badRows
-        capacity = max(bufferSize, 16)
+        capacity = max(bufferSize, 2)
         buffer = .allocate(capacity: capacity)
         scratch = .allocate(capacity: capacity)
         starts = .allocate(capacity: fieldCapacity)
