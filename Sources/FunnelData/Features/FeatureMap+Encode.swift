@@ -5,6 +5,7 @@ extension FeatureMap {
     /// once per distinct value through `categoricalID`, numbers go through `numericValue` / `bucketID`: the same
     /// functions `encodeRow` uses.
     public func encode(_ table: RawTable, rows: [Int]? = nil) -> EncodedTable {
+        precondition(table.plan.schema == schema && table.plan.columnCount == columnCount, "table read with another schema")
         let rows = rows ?? Array(0..<table.rowCount)
         let n = rows.count, fields = layout.vocabularySizes.count, width = layout.numericCount, taskCount = tasks.count
         var ids = [Int32](repeating: 0, count: n * fields)
@@ -15,17 +16,22 @@ extension FeatureMap {
             switch source {
             case .categorical(let s):
                 let remap = remapTable(f, interner: table.interners[plan.categorical[s].group])
-                let raw = table.categorical[s]
-                for (r, row) in rows.enumerated() {
-                    let value = raw[row]
-                    ids[r * fields + index] = value < 0 ? 0 : remap[Int(value)]
+                table.categorical[s].withUnsafeBufferPointer { raw in
+                    ids.withUnsafeMutableBufferPointer { out in
+                        for (r, row) in rows.enumerated() {
+                            let value = raw[row]
+                            out[r &* fields &+ index] = value < 0 ? 0 : remap[Int(value)]
+                        }
+                    }
                 }
             case .numeric(let s):
                 let raw = table.numeric[s]
                 if features[f].output == .categorical {
-                    for (r, row) in rows.enumerated() { ids[r * fields + index] = bucketID(f, raw[row]) }
+                    for (r, row) in rows.enumerated() { ids[r &* fields &+ index] = bucketID(f, raw[row]) }
                 } else {
-                    for (r, row) in rows.enumerated() { numeric[r * width + index] = numericValue(f, raw[row]) }
+                    numeric.withUnsafeMutableBufferPointer { out in
+                        for (r, row) in rows.enumerated() { out[r &* width &+ index] = numericValue(f, raw[row]) }
+                    }
                 }
             case .tokens(let s):
                 let remap = remapTable(f, interner: table.interners[plan.tokens[s].group])

@@ -128,22 +128,21 @@ public struct FeatureMap: Codable {
     /// The model input of numeric feature `f` for the raw number `raw` (NaN when missing).
     @inline(__always)
     func numericValue(_ f: Int, _ raw: Double) -> Float {
-        let feature = features[f]
-        var x = raw.isNaN ? feature.fill ?? .nan : raw
-        if feature.transform == .log1p || feature.transform == .log1pStandardize { x = signedLog1p(x) }
-        return Float((x - (feature.shift ?? 0)) / (feature.scale ?? 1))
+        // Stored properties read in place: binding `features[f]` would copy (and retain) its arrays per value.
+        var x = raw.isNaN ? features[f].fill ?? .nan : raw
+        if features[f].transform == .log1p || features[f].transform == .log1pStandardize { x = signedLog1p(x) }
+        return Float((x - (features[f].shift ?? 0)) / (features[f].scale ?? 1))
     }
 
     /// The bucket id of bucketized feature `f` for `raw` (NaN when missing: the fill value's bucket, or 0).
     @inline(__always)
     func bucketID(_ f: Int, _ raw: Double) -> Int32 {
-        let feature = features[f]
-        let x = raw.isNaN ? feature.fill ?? .nan : raw
-        guard !x.isNaN, let edges = feature.edges else { return 0 }
-        var low = 0, high = edges.count
+        let x = raw.isNaN ? features[f].fill ?? .nan : raw
+        guard !x.isNaN, let count = features[f].edges?.count else { return 0 }
+        var low = 0, high = count
         while low < high {
             let mid = (low + high) / 2
-            if edges[mid] <= x { low = mid + 1 } else { high = mid }
+            if features[f].edges![mid] <= x { low = mid + 1 } else { high = mid }
         }
         return Int32(1 + low)
     }

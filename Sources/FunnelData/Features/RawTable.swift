@@ -40,28 +40,32 @@ public struct RawTable {
     /// schema names it (default: the reader's name).
     mutating func read(_ reader: CSVReader, entry: String? = nil) throws {
         let first = rowCount
+        let plan = self.plan
         reader.expectedFieldCount = plan.columnCount
-        let taskCount = plan.labels.count
-        var numbers = [Double](repeating: 0, count: plan.numeric.count)
-        var rowLabels = [Float](repeating: 0, count: taskCount), rowWeights = rowLabels
+        let numericSlots = plan.numeric, categoricalSlots = plan.categorical, tokenSlots = plan.tokens
+        let groupColumn = plan.groupColumn, hasWeights = weights != nil
+        var numbers = [Double](repeating: 0, count: numericSlots.count)
+        var rowLabels = [Float](repeating: 0, count: plan.labels.count), rowWeights = rowLabels
         let file = reader.name
         try reader.forEachRecord { record in
             // Everything that can fail first, into scratch; then commit the row.
-            for (s, slot) in plan.numeric.enumerated() {
+            for s in numericSlots.indices {
+                let slot = numericSlots[s]
                 numbers[s] = try plan.number(record[slot.column], column: slot.column, missingAllowed: slot.missingAllowed,
                                              file: file, line: record.line)
             }
             try plan.labels(field: { record[$0] }, file: file, line: record.line, into: &rowLabels)
-            if weights != nil { try plan.weights(field: { record[$0] }, file: file, line: record.line, into: &rowWeights) }
+            if hasWeights { try plan.weights(field: { record[$0] }, file: file, line: record.line, into: &rowWeights) }
             for s in numbers.indices { numeric[s].append(numbers[s]) }
             labels.append(contentsOf: rowLabels)
-            weights?.append(contentsOf: rowWeights)
-            if let column = plan.groupColumn { groups!.append(plan.groupID(record[column])) }
-            for (s, slot) in plan.categorical.enumerated() {
-                let bytes = record[slot.column]
+            if hasWeights { weights!.append(contentsOf: rowWeights) }
+            if let groupColumn { groups!.append(plan.groupID(record[groupColumn])) }
+            for s in categoricalSlots.indices {
+                let slot = categoricalSlots[s], bytes = record[slot.column]
                 categorical[s].append(slot.missingIsUnknown && plan.isMissing(bytes) ? -1 : interners[slot.group].intern(bytes))
             }
-            for (s, slot) in plan.tokens.enumerated() {
+            for s in tokenSlots.indices {
+                let slot = tokenSlots[s]
                 plan.tokens(record[slot.column], slot: slot) { tokens[s].ids.append(interners[slot.group].intern($0)) }
                 tokens[s].offsets.append(Int32(tokens[s].ids.count))
             }

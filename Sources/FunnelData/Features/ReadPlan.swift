@@ -38,6 +38,10 @@ struct ReadPlan {
         var parent: Int?
         var nesting: TaskSchema.Nesting
         var weightColumn: Int?
+        /// The label comes from `positive` (and `negative`) value sets.
+        var isTextual: Bool { positive != nil }
+        /// Text in neither set is a bad row.
+        var isStrict: Bool { negative != nil }
     }
 
     let schema: DatasetSchema
@@ -163,18 +167,20 @@ struct ReadPlan {
 
     /// The labels of one record, in task order (entire-space form: nesting applied and checked).
     func labels(field: (Int) -> UnsafeBufferPointer<UInt8>, file: String, line: Int, into out: inout [Float]) throws {
-        for (t, plan) in labels.enumerated() {
-            let bytes = field(plan.column)
+        // Indexing `labels[t]` in place (no copies of the value sets) keeps this per-row loop free of retains.
+        for t in labels.indices {
+            let column = labels[t].column
+            let bytes = field(column)
             func located(_ kind: DataError.Kind, _ message: String) -> DataError {
-                DataError(kind, file: file, line: line, column: plan.column, columnName: columnName(plan.column), message: message)
+                DataError(kind, file: file, line: line, column: column, columnName: columnName(column), message: message)
             }
             var value: Float
-            if let positive = plan.positive {
-                if positive.index(of: bytes) != nil {
+            if labels[t].isTextual {
+                if labels[t].positive!.index(of: bytes) != nil {
                     value = 1
-                } else if let negative = plan.negative, negative.index(of: bytes) == nil {
-                    if isMissing(bytes), let fill = plan.fillNA { value = Float(fill) } else {
-                        throw located(.label, "\"\(String(decoding: bytes, as: UTF8.self))\" is neither a positive nor a negative value of task '\(plan.task)'")
+                } else if labels[t].isStrict && labels[t].negative!.index(of: bytes) == nil {
+                    if isMissing(bytes), let fill = labels[t].fillNA { value = Float(fill) } else {
+                        throw located(.label, "\"\(String(decoding: bytes, as: UTF8.self))\" is neither a positive nor a negative value of task '\(labels[t].task)'")
                     }
                 } else {
                     value = 0
@@ -184,25 +190,25 @@ struct ReadPlan {
                 if let parsed = NumberParser.parse(bytes) {
                     number = parsed
                 } else if isMissing(bytes) {
-                    guard let fill = plan.fillNA else { throw located(.missingValue, "missing label of task '\(plan.task)' and no fillNA") }
+                    guard let fill = labels[t].fillNA else { throw located(.missingValue, "missing label of task '\(labels[t].task)' and no fillNA") }
                     number = fill
                 } else {
                     throw located(.number, "cannot parse \"\(String(decoding: bytes, as: UTF8.self))\" as a number")
                 }
-                if let threshold = plan.greaterThan {
+                if let threshold = labels[t].greaterThan {
                     value = number > threshold ? 1 : 0
                 } else {
                     value = Float(number)
-                    if plan.kind == .binary && value != 0 && value != 1 {
-                        throw located(.label, "label of binary task '\(plan.task)' must be 0 or 1, found \(String(decoding: bytes, as: UTF8.self))")
+                    if labels[t].kind == .binary && value != 0 && value != 1 {
+                        throw located(.label, "label of binary task '\(labels[t].task)' must be 0 or 1, found \(String(decoding: bytes, as: UTF8.self))")
                     }
                 }
             }
-            if let parent = plan.parent, out[parent] == 0 {
-                if plan.nesting == .product {
+            if let parent = labels[t].parent, out[parent] == 0 {
+                if labels[t].nesting == .product {
                     value = 0
                 } else if value != 0 {
-                    throw located(.funnel, "task '\(plan.task)' is \(value) where its parent '\(labels[parent].task)' is 0")
+                    throw located(.funnel, "task '\(labels[t].task)' is \(value) where its parent '\(labels[parent].task)' is 0")
                 }
             }
             out[t] = value

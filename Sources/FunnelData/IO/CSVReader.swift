@@ -7,12 +7,14 @@
 /// column, or are skipped and counted under `BadRowPolicy.skip`; errors thrown by the record callback are
 /// treated the same way, so one policy covers reading and encoding.
 ///
-/// Why a reader of our own: on the full Census-Income train file (103.9 MB, 199,523 rows × 42 fields,
-/// decompressed to disk so that the libraries can read it), one core of this project's machine, release build:
-///   - swiftcsv/SwiftCSV 0.10.0 (`enumerateAsArray`, loads the whole file as a `String`): 5.84 s, 17.8 MB/s;
-///   - yaslab/CSV.swift 2.5.2 (`CSVReader(stream:)`, `next()`): 3.95 s, 26.3 MB/s;
-///   - this reader, same file: see `funnel bench ingest`; about 0.12 s (850+ MB/s) for tokenizing.
-/// Both libraries build a `String` per field, which alone exceeds the 2 s budget for read + fit.
+/// Why a reader of our own: the Swift CSV packages available here were measured on the full Census-Income train
+/// file (103.9 MB, 199,523 rows × 42 fields, decompressed to disk for them), release build, one core, on a shared
+/// 2-core machine (two runs each, the spread is load from other builds), tokenizing every record and counting fields:
+///   - swiftcsv/SwiftCSV 0.10.0 (`CSV<Enumerated>(url:)`, `enumerateAsArray`): 16.9–26.0 s (6.2–4.0 MB/s);
+///   - yaslab/CSV.swift 2.5.2 (`CSVReader(stream:)`, `next()`): 7.1–14.5 s (14.7–7.2 MB/s);
+///   - this reader, same plain file, same machine and load: 0.13 s (~790 MB/s); from the .gz file 0.20–0.26 s,
+///     and reading into columns + fitting the feature map takes 0.5–0.6 s (`funnel bench ingest`).
+/// Both packages build a `String` per field, which alone exceeds the 2 s budget for read + fit.
 public final class CSVReader {
     /// The source's name for error messages (file name without directory).
     public let name: String
