@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import FunnelData
 
@@ -44,6 +45,13 @@ final class CSVReaderTests: XCTestCase {
     func testTabSeparatedWithoutQuoting() throws {
         let rows = try TestData.records("a\t\"b\tc\n", dialect: CSVDialect(delimiter: "\t", quote: nil, header: false))
         XCTAssertEqual(rows, [["a", "\"b", "c"]])
+    }
+
+    func testDialectJSONKeepsNoQuoting() throws {
+        let dialect = CSVDialect(delimiter: "\t", quote: nil, header: false, missingValues: ["NA"])
+        let decoded = try JSONDecoder().decode(CSVDialect.self, from: JSONEncoder().encode(dialect))
+        XCTAssertEqual(decoded, dialect)
+        XCTAssertEqual(try JSONDecoder().decode(CSVDialect.self, from: Data("{}".utf8)), CSVDialect())
     }
 
     func testGzipInput() throws {

@@ -161,4 +161,38 @@ final class FeatureMapTests: XCTestCase {
         XCTAssertEqual(data.train.multiValued[0].ids, [1, 1, 3, 2])
         XCTAssertEqual(data.train.numeric, [0, 1])
     }
+
+    func testMaxVocabularyMedianFillAndLog1pStandardize() throws {
+        let schema = DatasetSchema(
+            name: "m", files: ["d.csv"],
+            features: [FeatureSchema(name: "c", kind: .categorical, maxVocabulary: 2),
+                       FeatureSchema(name: "x", kind: .numeric, fillNA: .median, transform: .log1pStandardize)],
+            tasks: [TaskSchema(name: "y", kind: .continuous, label: LabelRule(column: "y"))])
+        let directory = try TestData.directory(with: ["d.csv": "c,x,y\nb,1,0.5\na,,1\nb,3,2\nc,10,0\na,-2,1\nb,0,4\n"])
+        let data = try PreparedDataset.prepare(schema, options: .init(dataDirectory: directory))
+        // b 3, a 2, c 1: the two most frequent.
+        XCTAssertEqual(data.featureMap.features[0].vocabulary, ["b", "a"])
+        XCTAssertEqual(data.train.ids, [1, 2, 1, 0, 2, 1])
+        // Median of 1, 3, 10, −2, 0 is 1; signed log1p, then standardized over the six filled values.
+        XCTAssertEqual(data.featureMap.features[1].fill, 1)
+        let g = [1.0, 1, 3, 10, -2, 0].map { $0 < 0 ? -log1p(-$0) : log1p($0) }
+        let mean = g.reduce(0, +) / 6, std = (g.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 6).squareRoot()
+        for (a, b) in zip(data.train.numeric, g.map { Float(($0 - mean) / std) }) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertEqual(data.train.labels, [0.5, 1, 2, 0, 1, 4])
+        XCTAssertTrue(data.summary.contains("| train | 6 | 1.417; 0.8333 |"), data.summary)
+    }
+
+    func testHeaderlessFileByPosition() throws {
+        let schema = DatasetSchema(
+            name: "p", files: ["d.tsv"], format: CSVDialect(delimiter: "\t", header: false),
+            features: [FeatureSchema(name: "word", column: 1, kind: .categorical)],
+            tasks: [TaskSchema(name: "y", kind: .binary, label: LabelRule(column: 0, greaterThan: 0.5))])
+        let directory = try TestData.directory(with: ["d.tsv": "0.9\tcat\n0.1\tdog\n0.7\tcat\n"])
+        let data = try PreparedDataset.prepare(schema, options: .init(dataDirectory: directory))
+        XCTAssertEqual(data.train.labels, [1, 0, 1])
+        XCTAssertEqual(data.train.ids, [1, 2, 1])
+        XCTAssertEqual(data.featureMap.tasks[0].label, "#0")
+        XCTAssertEqual(try data.featureMap.encodeRow(["0", "cat"]).ids, [1])
+        XCTAssertEqual(try data.featureMap.encodeRow(["0", "bird"]).ids, [0])
+    }
 }

@@ -54,7 +54,10 @@ final class RecipeTests: XCTestCase {
             if recipe.contains("hybrid") {
                 // Entire-space chain: has_gains ≤ high_income, gains > 0 exactly where has_gains.
                 let y = table.labels
-                let violations = (0..<table.rowCount).filter { r in y[r * 3 + 1] > y[r * 3] || (y[r * 3 + 2] > 0) != (y[r * 3 + 1] == 1) }
+                let violations = (0..<table.rowCount).filter { (r: Int) -> Bool in
+                    let income = y[r * 3], gains = y[r * 3 + 1], amount = y[r * 3 + 2]
+                    return gains > income || (amount > 0) != (gains == 1)
+                }
                 XCTAssertEqual(violations.count, 0)
                 XCTAssertGreaterThan(y.enumerated().filter { $0.offset % 3 == 1 && $0.element == 1 }.count, 1000)
                 XCTAssertEqual(table.tasks[1].lossSpace, .whereLabel("high_income"))
@@ -133,7 +136,10 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(data.featureMap.layout.fieldNames, ["item_id", "category", "user_id", "price_bucket", "history"])
         XCTAssertEqual(data.featureMap.layout.embeddingOwners, [0, 1, 2, 3, 0])
         XCTAssertEqual(data.train.groups?.count, 16)
-        // Same schema through JSON: identical after a round trip.
-        XCTAssertEqual(try DatasetSchema.decode(schema.jsonData(), name: "generic.json"), schema)
+        // Same schema through JSON: identical after a round trip, for every recipe.
+        for recipe in try FileManager.default.contentsOfDirectory(atPath: TestData.recipes.path) where recipe.hasSuffix(".yaml") {
+            let yaml = try DatasetSchema.load(from: TestData.recipes.appendingPathComponent(recipe))
+            XCTAssertEqual(try DatasetSchema.decode(yaml.jsonData(), name: recipe + ".json"), yaml, recipe)
+        }
     }
 }

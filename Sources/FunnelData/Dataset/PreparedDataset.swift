@@ -64,6 +64,7 @@ public struct PreparedDataset {
 extension RawTable {
     /// Reads `files` (resolved against `directory` unless absolute) under `schema`.
     public static func read(schema: DatasetSchema, files: [String], directory: URL, badRows: BadRowPolicy? = nil) throws -> RawTable {
+        try schema.validate()
         var table: RawTable?
         for file in files {
             let path = file.hasPrefix("/") ? file : directory.appendingPathComponent(file).path

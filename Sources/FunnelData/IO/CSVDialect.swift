@@ -40,6 +40,16 @@ public struct CSVDialect: Codable, Equatable, Sendable {
         missingValues = try c.decodeIfPresent([String].self, forKey: .missingValues) ?? defaults.missingValues
     }
 
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(delimiter, forKey: .delimiter)
+        // Written even when nil: an absent key means the default quote.
+        if let quote { try c.encode(quote, forKey: .quote) } else { try c.encodeNil(forKey: .quote) }
+        try c.encode(header, forKey: .header)
+        try c.encode(skipInitialSpace, forKey: .skipInitialSpace)
+        try c.encode(missingValues, forKey: .missingValues)
+    }
+
     /// Checks that the delimiter and quote are single bytes and differ.
     func validate(schemaName: String) throws {
         guard delimiter.utf8.count == 1 else { throw DataError.schema(schemaName, "delimiter must be one byte, got \"\(delimiter)\"") }
