@@ -105,6 +105,10 @@ final class FeatureMapTests: XCTestCase {
         XCTAssertEqual(reloaded.layout, original.layout)
         XCTAssertEqual(reloaded.tasks, original.tasks)
         XCTAssertEqual(Array(original.ids.suffix(9)), data.test.ids)
+        // Fitting on the training file alone gives the same features as fitting on the train split.
+        let direct = try FeatureMap.fit(schema: schema, files: [files[0]])
+        XCTAssertEqual(direct.features, data.featureMap.features)
+        XCTAssertEqual(direct.layout, data.featureMap.layout)
     }
 
     func testEncodeRowMatchesBatchEncoding() throws {

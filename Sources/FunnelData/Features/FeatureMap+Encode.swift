@@ -65,8 +65,17 @@ extension FeatureMap {
         var raw = RawTable(plan: plan)
         for url in files {
             let reader = try CSVReader(path: url.path, dialect: schema.format, badRows: badRows ?? schema.badRows)
+            if let header = reader.header, schema.columns == nil, header != columnNames {
+                throw DataError.schema(schema.name, "\(url.lastPathComponent): header differs from the columns the map was fitted on")
+            }
             try raw.read(reader)
         }
         return (encode(raw, rows: Array(0..<raw.rowCount)), raw.report)
+    }
+
+    /// Reads `files` under `schema` and fits a map on every row (files that are all training data).
+    public static func fit(schema: DatasetSchema, files: [URL]) throws -> FeatureMap {
+        let raw = try RawTable.read(schema: schema, files: files.map(\.path), directory: URL(fileURLWithPath: "/"))
+        return try fit(raw)
     }
 }
