@@ -241,14 +241,28 @@ struct ReadPlan {
     /// kept from the start or the end.
     func tokens(_ bytes: UnsafeBufferPointer<UInt8>, slot: TokenSlot, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard bytes.count > 0 else { return }
-        var pieces: [UnsafeBufferPointer<UInt8>] = []
-        var start = 0
-        for i in 0...bytes.count where i == bytes.count || bytes[i] == slot.separator {
-            let piece = UnsafeBufferPointer(rebasing: bytes[start..<i])
-            if piece.count > 0 && !isMissing(piece) { pieces.append(piece) }
-            start = i + 1
+        let limit = slot.maxLength ?? .max
+        if slot.keepLast && limit < .max {
+            var pieces: [UnsafeBufferPointer<UInt8>] = []
+            splitTokens(bytes, slot.separator) { pieces.append($0); return true }
+            for piece in pieces.suffix(limit) { body(piece) }
+        } else {
+            var kept = 0
+            splitTokens(bytes, slot.separator) { piece in
+                body(piece)
+                kept += 1
+                return kept < limit
+            }
         }
-        let kept = slot.maxLength.map { slot.keepLast ? pieces.suffix($0) : pieces.prefix($0) } ?? pieces[...]
-        for piece in kept { body(piece) }
+    }
+
+    /// Calls `body` with each non-empty, non-missing piece of `bytes` between separators while it returns true.
+    private func splitTokens(_ bytes: UnsafeBufferPointer<UInt8>, _ separator: UInt8, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == separator {
+            let piece = UnsafeBufferPointer(rebasing: bytes[start..<i])
+            start = i + 1
+            if piece.count > 0 && !isMissing(piece) && !body(piece) { return }
+        }
     }
 }
