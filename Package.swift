@@ -18,14 +18,18 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Layer 1: tensors, kernels, threads, autodiff.
         .target(name: "FunnelCore", swiftSettings: fast),
         // Layer 2: modules, initialisers, layers and blocks.
         .target(name: "FunnelNN", dependencies: ["FunnelCore"], swiftSettings: fast),
+        // System zlib (gzip input); zlib1g-dev on Linux, part of the SDK on macOS.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Layer 3: schema, readers, feature maps, batches, synthetic generators.
-        .target(name: "FunnelData", dependencies: ["FunnelCore"], swiftSettings: fast),
+        .target(name: "FunnelData", dependencies: ["FunnelCore", "CZlib", .product(name: "Yams", package: "Yams")],
+                swiftSettings: fast),
         // Layer 4: models, and training (optimizers, losses, trainer).
         .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"], swiftSettings: fast),
         .target(name: "FunnelTrain", dependencies: ["FunnelModels"], swiftSettings: fast),

@@ -14,12 +14,21 @@ public struct FeatureLayout: Codable, Equatable, Sendable {
     public var numericCount: Int
     /// Field names in field order (categorical, then multi-valued); empty when unnamed.
     public var fieldNames: [String]
+    /// Embedding width per field (categorical, then multi-valued), 0 meaning the model's default width; nil when
+    /// every field uses the default.
+    public var embeddingWidths: [Int]?
+    /// Per field (categorical, then multi-valued), the index of the field whose embedding table it reads: its own
+    /// index unless it shares another field's table (same ids, same vocabulary); nil when nothing is shared.
+    public var embeddingOwners: [Int]?
 
-    public init(vocabularySizes: [Int], multiValued: [MultiValuedField] = [], numericCount: Int, fieldNames: [String] = []) {
+    public init(vocabularySizes: [Int], multiValued: [MultiValuedField] = [], numericCount: Int, fieldNames: [String] = [],
+                embeddingWidths: [Int]? = nil, embeddingOwners: [Int]? = nil) {
         self.vocabularySizes = vocabularySizes
         self.multiValued = multiValued
         self.numericCount = numericCount
         self.fieldNames = fieldNames
+        self.embeddingWidths = embeddingWidths
+        self.embeddingOwners = embeddingOwners
     }
 
     /// Number of embedding fields F (categorical + multi-valued + one numeric field if any).

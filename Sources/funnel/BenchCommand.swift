@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import FunnelBench
+import FunnelData
 
 /// `funnel bench …`: performance tables, with the PyTorch peer side by side where one exists.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks: GEMM kernels and training steps, with the PyTorch peer and the ratio.",
-        subcommands: [Kernels.self, Step.self])
+        abstract: "Benchmarks: GEMM kernels, training steps (with the PyTorch peer and the ratio), data ingest.",
+        subcommands: [Kernels.self, Step.self, Ingest.self])
 }
 
 /// Options shared by the benchmarks.
@@ -111,6 +112,38 @@ extension Bench {
                                + "peak RSS \(format(f.map(\.peakResidentMiB).max()!, 0)) vs \(format(number("peak_rss_mib"), 0)) MiB")
             }
             if !summary.isEmpty { print(""); summary.forEach { print($0) } }
+        }
+    }
+}
+
+extension Bench {
+    struct Ingest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Data ingest on one core: tokenize, read into columns, fit the feature map, encode (Census-Income train by default).")
+
+        @Option(help: "Directory holding the data sets (default: $FUNNEL_DATA_DIR, else ../shared/data).")
+        var dataDir: String?
+
+        @Option(help: "The file to read (default: <data-dir>/census-income-kdd/census-income.data.gz).")
+        var file: String?
+
+        @Option(help: "The schema to read it with (default: recipes/census-income-mmoe.yaml).")
+        var schema = "recipes/census-income-mmoe.yaml"
+
+        @Option(help: "Repeat the measurement this many times and report each phase's median.")
+        var rounds = 3
+
+        func run() throws {
+            let directory = dataDir ?? ProcessInfo.processInfo.environment["FUNNEL_DATA_DIR"] ?? "../shared/data"
+            let path = file ?? "\(directory)/census-income-kdd/census-income.data.gz"
+            let schemaValue = try DatasetSchema.load(from: URL(fileURLWithPath: schema))
+            let r = try IngestBenchmark(file: URL(fileURLWithPath: path), schema: schemaValue, rounds: rounds).run()
+            print("file: \(path) (\(format(Double(r.bytes) / 1e6)) MB of text, \(r.rows) rows); schema: \(schema) "
+                  + "(\(r.features) features, \(r.fields) fields); median of \(rounds) rounds, 1 thread")
+            print("| tokenize s | read s | fit s | encode s | read+fit s | MB/s (read+fit) | rows/s (read+fit) | peak RSS MiB |")
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            print("| \(format(r.tokenize, 3)) | \(format(r.read, 3)) | \(format(r.fit, 3)) | \(format(r.encode, 3)) | "
+                  + "\(format(r.readAndFit, 3)) | \(format(r.megabytesPerSecond)) | \(format(r.rowsPerSecond, 0)) | \(format(r.peakResidentMiB, 0)) |")
         }
     }
 }
