@@ -13,6 +13,8 @@ public enum BalancingMethod: Codable, Equatable, Sendable {
     case pcGrad(reduction: PCGrad.Reduction, order: PCGrad.Order, seed: UInt64)
     /// Auxiliary gradient magnitudes pulled toward the target task's (by name; nil = the last task).
     case metaBalance(relaxFactor: Float, beta: Double, strategy: MetaBalance.Strategy, targetTask: String?)
+    /// HTLNet's projection and magnitude adjustment toward the core task (by name; nil = the last task).
+    case htlnet(adjustment: HTLNetGradientAdjustment, coreTask: String?)
 
     /// The defaults of each method.
     public static let fixedWeights = BalancingMethod.fixed(normalizeWeights: false, decay: nil)
@@ -25,7 +27,7 @@ public enum BalancingMethod: Codable, Equatable, Sendable {
     public var needsPerTaskGradients: Bool {
         switch self {
         case .fixed, .uncertainty: return false
-        case .gradNorm, .pcGrad, .metaBalance: return true
+        case .gradNorm, .pcGrad, .metaBalance, .htlnet: return true
         }
     }
 
@@ -42,13 +44,18 @@ public enum BalancingMethod: Codable, Equatable, Sendable {
         case let .pcGrad(reduction, order, seed):
             return PCGrad(weights: lambda, reduction: reduction, order: order, seed: seed)
         case let .metaBalance(relax, beta, strategy, target):
-            let index = target.map { name -> Int in
-                guard let index = tasks.firstIndex(where: { $0.name == name }) else {
-                    preconditionFailure("MetaBalance target task '\(name)' is not one of \(tasks.map(\.name))")
-                }
-                return index
-            }
-            return MetaBalance(weights: lambda, targetTask: index, relaxFactor: relax, beta: beta, strategy: strategy)
+            return MetaBalance(weights: lambda, targetTask: target.map { Self.index(of: $0, in: tasks) }, relaxFactor: relax,
+                               beta: beta, strategy: strategy)
+        case let .htlnet(adjustment, core):
+            return HTLNetBalancer(adjustment: adjustment, coreTask: core.map { Self.index(of: $0, in: tasks) } ?? tasks.count - 1,
+                                  weights: lambda)
         }
+    }
+
+    private static func index(of name: String, in tasks: [TaskSpec]) -> Int {
+        guard let index = tasks.firstIndex(where: { $0.name == name }) else {
+            preconditionFailure("balancing names task '\(name)', which is not one of \(tasks.map(\.name))")
+        }
+        return index
     }
 }
