@@ -38,6 +38,7 @@ let package = Package(
         // Test-only helpers shared by the test targets (PyTorch parity fixtures).
         .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport", swiftSettings: fast),
         .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore"], swiftSettings: fast),
+        .testTarget(name: "FunnelDataTests", dependencies: ["FunnelData", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
     ],

@@ -3,15 +3,12 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FunnelCore
 
 /// Wall-clock measurement helpers for benchmarks.
 public enum Stopwatch {
     /// Seconds since an arbitrary fixed point (monotonic clock).
-    public static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
+    public static func now() -> Double { monotonicSeconds() }
 
     /// Seconds taken by one call of `body`.
     public static func time(_ body: () -> Void) -> Double {

@@ -2,8 +2,9 @@ import FunnelCore
 
 /// Encoded rows in columnar, model-ready form: per-field categorical ids, numeric features, entire-space
 /// labels, optional per-task sample weights and group ids. What readers, the binary cache and the synthetic
-/// generators produce and what batches are cut from.
-public struct EncodedTable: Sendable {
+/// generators produce and what batches are cut from (`batches(size:shuffleSeed:dropSingleton:)` comes from
+/// `BatchSource`).
+public struct EncodedTable: BatchSource, Sendable {
     public var layout: FeatureLayout
     public var tasks: [TaskSpec]
     public private(set) var rowCount: Int
@@ -40,40 +41,8 @@ public struct EncodedTable: Sendable {
 
     /// The batch made of `rows` (row indices, in that order), with each task's loss-space mask.
     public func batch(rows: [Int]) -> Batch {
-        let fields = layout.vocabularySizes.count, width = layout.numericCount, taskCount = tasks.count
-        var batchIDs = [Int32](repeating: 0, count: rows.count * fields)
-        let numericTensor = width > 0 ? Tensor(uninitialized: [rows.count, width]) : nil
-        let labelTensor = Tensor(uninitialized: [rows.count, taskCount])
-        let weightTensor = weights.map { _ in Tensor(uninitialized: [rows.count, taskCount]) }
-        for (b, row) in rows.enumerated() {
-            for f in 0..<fields { batchIDs[b * fields + f] = ids[row * fields + f] }
-            if let numericTensor { for j in 0..<width { numericTensor.pointer[b * width + j] = numeric[row * width + j] } }
-            for t in 0..<taskCount { labelTensor.pointer[b * taskCount + t] = labels[row * taskCount + t] }
-            if let weightTensor, let weights { for t in 0..<taskCount { weightTensor.pointer[b * taskCount + t] = weights[row * taskCount + t] } }
-        }
-        let bags = multiValued.map { field -> MultiValuedIDs in
-            var offsets: [Int32] = [0], values: [Int32] = []
-            for row in rows {
-                values.append(contentsOf: field.ids[Int(field.offsets[row])..<Int(field.offsets[row + 1])])
-                offsets.append(Int32(values.count))
-            }
-            return MultiValuedIDs(offsets: offsets, ids: values)
-        }
-        return Batch(count: rows.count, ids: batchIDs, multiValued: bags, numeric: numericTensor, labels: labelTensor,
-                     masks: masks(labels: labelTensor), weights: weightTensor, groups: groups.map { g in rows.map { g[$0] } })
-    }
-
-    /// `[rows, tasks]` loss-space masks, or nil when every task's space is every row.
-    private func masks(labels: Tensor) -> Tensor? {
-        let rows = labels.shape[0], taskCount = tasks.count
-        let perTask = tasks.map { $0.lossSpace.mask(labels: labels.pointer, rows: rows, tasks: tasks) }
-        guard perTask.contains(where: { $0 != nil }) else { return nil }
-        let masks = Tensor(repeating: 1, shape: [rows, taskCount])
-        for (t, mask) in perTask.enumerated() {
-            guard let mask else { continue }
-            for i in 0..<rows { masks.pointer[i * taskCount + t] = mask[i] }
-        }
-        return masks
+        ColumnSet(rowCount: rowCount, ids: ids, multiValued: multiValued.map { ($0.offsets, $0.ids) }, numeric: numeric, labels: labels,
+                  weights: weights, groups: groups).batch(rows: rows, layout: layout, tasks: tasks)
     }
 
     /// The rows `indices` as a new table (for splits).
@@ -84,19 +53,5 @@ public struct EncodedTable: Sendable {
             numeric: batch.numeric.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) } ?? [],
             labels: Array(UnsafeBufferPointer(start: batch.labels.pointer, count: batch.labels.count)),
             weights: batch.weights.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }, groups: batch.groups)
-    }
-
-    /// Mini-batches of `size` rows covering the table once. With `seed`, rows are shuffled (Fisher–Yates on a
-    /// `SeededGenerator`), so the same seed gives the same batches. With `dropSingleton`, a final batch of one
-    /// row is dropped (batch norm cannot train on it).
-    public func batches(size: Int, shuffleSeed seed: UInt64? = nil, dropSingleton: Bool = false) -> [[Int]] {
-        var order = Array(0..<rowCount)
-        if let seed {
-            var rng = SeededGenerator(seed: seed)
-            order.shuffle(using: &rng)
-        }
-        var result = stride(from: 0, to: rowCount, by: size).map { Array(order[$0..<min($0 + size, rowCount)]) }
-        if dropSingleton, result.last?.count == 1, result.count > 1 { result.removeLast() }
-        return result
     }
 }

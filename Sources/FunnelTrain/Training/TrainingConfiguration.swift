@@ -1,0 +1,119 @@
+import FunnelCore
+import Foundation
+
+/// Everything that controls a training run besides the model and the data. Codable, so a run's YAML/JSON
+/// configuration maps onto it field by field; every field has a default.
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    /// Maximum number of passes over the training split.
+    public var epochs = 10
+    /// Rows per training step.
+    public var batchSize = 2048
+    /// Rows per evaluation batch (no gradients, so larger is fine).
+    public var evaluationBatchSize = 8192
+    public var optimizer = OptimizerConfiguration()
+    public var schedule = LearningRateSchedule.constant
+    public var earlyStopping = EarlyStopping()
+    /// Seed of everything random in the run: initialisation, shuffling, dropout, noise.
+    public var seed: UInt64 = 0
+    /// Global gradient-norm clip (PyTorch `clip_grad_norm_`), or nil for none.
+    public var gradientClip: Float?
+    /// Steps between progress updates and JSONL training records.
+    public var logEvery = 50
+    /// Worker threads for kernels (nil: the machine's cores, or `FUNNEL_THREADS`).
+    public var threads: Int?
+
+    public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case epochs, batchSize, evaluationBatchSize, optimizer, schedule, earlyStopping, seed, gradientClip, logEvery, threads
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingConfiguration()
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        evaluationBatchSize = try c.decodeIfPresent(Int.self, forKey: .evaluationBatchSize) ?? d.evaluationBatchSize
+        optimizer = try c.decodeIfPresent(OptimizerConfiguration.self, forKey: .optimizer) ?? d.optimizer
+        schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? d.schedule
+        earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping) ?? d.earlyStopping
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        gradientClip = try c.decodeIfPresent(Float.self, forKey: .gradientClip)
+        logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? d.logEvery
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+    }
+}
+
+/// Which optimizer updates the model, with PyTorch semantics (baselines.md §1.7).
+public struct OptimizerConfiguration: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable { case adam, adamW, sgd, adagrad }
+    public var kind = Kind.adam
+    public var learningRate: Float = 1e-3
+    /// Coupled L2 for Adam/SGD/Adagrad (PyTorch `weight_decay`), decoupled for AdamW.
+    public var weightDecay: Float = 0
+    /// SGD momentum.
+    public var momentum: Float = 0
+    /// Update only embedding rows present in the batch (a documented deviation from dense PyTorch Adam).
+    public var lazyEmbeddingRows = false
+
+    public init(kind: Kind = .adam, learningRate: Float = 1e-3, weightDecay: Float = 0, momentum: Float = 0,
+                lazyEmbeddingRows: Bool = false) {
+        self.kind = kind
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.momentum = momentum
+        self.lazyEmbeddingRows = lazyEmbeddingRows
+    }
+
+    /// A fresh optimizer of this configuration.
+    public func make() -> Optimizer {
+        switch kind {
+        case .adam: return Adam(learningRate: learningRate, weightDecay: weightDecay, lazyRows: lazyEmbeddingRows)
+        case .adamW: return Adam.adamW(learningRate: learningRate, weightDecay: weightDecay)
+        case .sgd: return SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        case .adagrad: return Adagrad(learningRate: learningRate, weightDecay: weightDecay, lazyRows: lazyEmbeddingRows)
+        }
+    }
+}
+
+/// Learning rate as a function of the step, relative to the configured base rate.
+public enum LearningRateSchedule: Codable, Equatable, Sendable {
+    case constant
+    /// Multiply by `factor` every `epochs` epochs.
+    case stepDecay(epochs: Int, factor: Float)
+    /// Linear warm-up over `warmupSteps`, then cosine decay to `floor`·base over `totalSteps`.
+    case cosine(warmupSteps: Int, totalSteps: Int, floor: Float)
+
+    /// The multiplier of the base learning rate at `step` (0-based, counted over the run) in `epoch`.
+    public func factor(step: Int, epoch: Int) -> Float {
+        switch self {
+        case .constant:
+            return 1
+        case let .stepDecay(every, factor):
+            return powf(factor, Float(epoch / max(every, 1)))
+        case let .cosine(warmup, total, floor):
+            if step < warmup { return Float(step + 1) / Float(warmup) }
+            let progress = min(1, Float(step - warmup) / Float(max(total - warmup, 1)))
+            return floor + (1 - floor) * 0.5 * (1 + cosf(.pi * progress))
+        }
+    }
+}
+
+/// Early stopping on the **validation** split: stop after `patience` evaluations without improving the
+/// monitor by more than `minDelta`, then restore the best weights.
+public struct EarlyStopping: Codable, Equatable, Sendable {
+    /// What to watch: `mean(auc)` (mean over tasks that report it), `ctr.auc`, `amount.loss`, or a weighted sum
+    /// such as `0.5*ctr.auc + 0.5*ctcvr.auc`. See `Monitor`.
+    public var monitor = "mean(auc)"
+    public var patience = 2
+    public var minDelta = 0.0
+    /// Restore the best epoch's weights at the end (always on in practice; off only for debugging).
+    public var restoreBest = true
+
+    public init(monitor: String = "mean(auc)", patience: Int = 2, minDelta: Double = 0, restoreBest: Bool = true) {
+        self.monitor = monitor
+        self.patience = patience
+        self.minDelta = minDelta
+        self.restoreBest = restoreBest
+    }
+}
