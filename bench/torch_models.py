@@ -117,8 +117,20 @@ def linear_macs(model):
 
 # Parity benchmark configuration (baselines.md §1.8). Builders take the generator's
 # vocab list and n_dense; keyword overrides replace the defaults.
+def _dephn_family(name):
+    """Builders of torch_dephn's twins (imported late: torch_dephn imports this module). Keyword overrides:
+    tasks (list of "binary" | "continuous", default two binary) and config (partial Swift Configuration)."""
+    def build(vocab, n_dense, tasks=("binary", "binary"), config=None):
+        import torch_dephn
+        cls = torch_dephn.DEPHN if name == "dephn" else torch_dephn.MTPHN
+        return cls(vocab, n_dense, list(tasks), config)
+    return build
+
+
 MODELS = {
     "mmoe": lambda vocab, n_dense, **kw: MMoE(vocab, n_dense, **{
         "d": 16, "n_experts": 8, "expert_dims": (256, 128), "tower_dims": (64,),
         "n_tasks": 2, "batch_norm": True, "dropout": 0.2, **kw}),
+    "dephn": _dephn_family("dephn"),
+    "mt-phn": _dephn_family("mt-phn"),
 }

@@ -25,16 +25,20 @@ public struct ParityFixture {
     public let entries: [String: Entry]
 
     /// `Tests/Fixtures/parity`, found from this source file (`Tests/FunnelTestSupport/ParityFixture.swift`).
-    public static var directory: URL {
+    public static var directory: URL { directory("parity") }
+
+    /// `Tests/Fixtures/<area>`.
+    public static func directory(_ area: String) -> URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // Tests/<Target>
             .deletingLastPathComponent()  // Tests
             .appendingPathComponent("Fixtures")
-            .appendingPathComponent("parity")
+            .appendingPathComponent(area)
     }
 
-    public init(_ fileName: String) throws {
-        let url = Self.directory.appendingPathComponent(fileName)
+    /// Loads `Tests/Fixtures/<area>/<fileName>` (default area `parity`).
+    public init(_ fileName: String, area: String = "parity") throws {
+        let url = Self.directory(area).appendingPathComponent(fileName)
         let data = try Data(contentsOf: url)
         let file = try JSONDecoder().decode(File.self, from: data)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
