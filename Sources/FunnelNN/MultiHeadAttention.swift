@@ -14,7 +14,7 @@ import FunnelCore
 ///
 /// Parameters `<name>.query.weight` `[H·d_k, d_q]`, `<name>.key.weight` `[H·d_k, d_kv]`, `<name>.value.weight`
 /// `[H·d_v, d_kv]` (each with `.bias` when `bias`), and `<name>.output.weight` `[outputWidth, H·d_v]` +
-/// `.bias` with an output projection. Head η owns rows η·d_k ..< (η+1)·d_k of W_Q and W_K. PyTorch `Linear` init.
+/// `.bias` (unless `outputBias` is false) with an output projection. Head η owns rows η·d_k ..< (η+1)·d_k of W_Q and W_K. PyTorch `Linear` init.
 public final class MultiHeadAttention: Module {
     public let query: Linear, key: Linear, value: Linear
     public let output: Linear?
@@ -27,15 +27,16 @@ public final class MultiHeadAttention: Module {
     ///   - bias: biases on the Q, K, V projections (AutoInt: none; Set Transformer: yes).
     ///   - scaleScores: divide scores by √d_k (AutoInt's original: no).
     ///   - outputWidth: add the output projection W_O to this width.
+    ///   - outputBias: give the output projection a bias b_O (DEPHN's SSG attention has none).
     public init(queryWidth: Int, keyWidth: Int? = nil, heads: Int, headWidth: Int, valueHeadWidth: Int? = nil,
-                bias: Bool = false, scaleScores: Bool = true, outputWidth: Int? = nil, name: String,
+                bias: Bool = false, scaleScores: Bool = true, outputWidth: Int? = nil, outputBias: Bool = true, name: String,
                 using rng: inout SeededGenerator) {
         precondition(heads > 0 && headWidth > 0, "attention needs heads and width")
         let kv = keyWidth ?? queryWidth, dv = valueHeadWidth ?? headWidth
         query = Linear(queryWidth, heads * headWidth, name: qualified(name, "query"), bias: bias, using: &rng)
         key = Linear(kv, heads * headWidth, name: qualified(name, "key"), bias: bias, using: &rng)
         value = Linear(kv, heads * dv, name: qualified(name, "value"), bias: bias, using: &rng)
-        output = outputWidth.map { Linear(heads * dv, $0, name: qualified(name, "output"), using: &rng) }
+        output = outputWidth.map { Linear(heads * dv, $0, name: qualified(name, "output"), bias: outputBias, using: &rng) }
         self.heads = heads
         self.scaleScores = scaleScores
     }

@@ -139,6 +139,28 @@ final class EmbeddingLossGradientTests: XCTestCase {
         }
     }
 
+    func testElementwiseScalingGradientIsExactlyFactorsTimesPlainGradient() {
+        let x = GradientCheck.tensor([3, 4], seed: 173, bound: 2)
+        let w = GradientCheck.tensor([4, 2], seed: 174, bound: 2)
+        let factors = Tensor(shape: [3, 4], values: [0, 1, 2, -1, 0.5, 1.75, 3, 0.25, 1e-3, 7, 1, 2])
+        func loss(_ v: Variable) -> Variable { Variable.matmul(v, Variable(w)).tanh().sum() }
+        let tape = Tape()
+        let v = tape.variable(x)
+        let plainLoss = loss(v)
+        let plain = tape.gradients(of: plainLoss, wrt: [v])[0]
+        XCTAssertTrue(plain.scalars.allSatisfy { abs($0) > 1e-3 }, "every element must carry a gradient")
+        let scaledInput = v.scalingGradient(by: factors)
+        XCTAssertTrue(bitIdentical(scaledInput.value, x), "forward is the identity")
+        let scaledLoss = loss(scaledInput)
+        XCTAssertEqual(scaledLoss.value.scalar.bitPattern, plainLoss.value.scalar.bitPattern)
+        let scaled = tape.gradients(of: scaledLoss, wrt: [v])[0]
+        XCTAssertEqual(scaled.scalars, zip(plain.scalars, factors.scalars).map { $0 * $1 })
+    }
+
+    private func bitIdentical(_ a: Tensor, _ b: Tensor) -> Bool {
+        a.shape == b.shape && zip(a.scalars, b.scalars).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }
+
     // MARK: Dropout
 
     func testDropoutMaskIsReproducibleAndGradientMatches() {

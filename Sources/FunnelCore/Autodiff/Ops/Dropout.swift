@@ -38,4 +38,12 @@ extension Variable {
     public func scalingGradient(by factor: Float) -> Variable {
         Variable.record(value, inputs: [self]) { g, _ in [g.scaled(by: factor)] }
     }
+
+    /// Identity in the forward pass; multiplies the gradient flowing back element by element by `factors` (same
+    /// shape as the variable): `∂L/∂x = factors ⊙ ∂L/∂y`. The stop-gradient identity
+    /// `sg(x) + c ⊙ (x − sg(x))` in one node, value bit-identical to `x` (DEPHN's per-gate coefficients).
+    public func scalingGradient(by factors: Tensor) -> Variable {
+        precondition(factors.shape == shape, "gradient factors \(factors.shape) for a variable of shape \(shape)")
+        return Variable.record(value, inputs: [self]) { g, _ in [g * factors] }
+    }
 }
