@@ -95,6 +95,19 @@ public struct ModelRegistry: Sendable {
                           summary: "ESMM with a doubly robust counterfactual regulariser and imputation tower")
         registry.register(AITM.self, as: "aitm", defaults: .init(), summary: "adaptive information transfer with calibrator (official)")
         registry.register(AITM.self, as: "aitm-mtreclib", defaults: .mtreclib, summary: "adaptive information transfer (MTReclib variant)")
+        registry.register(DCN.self, as: "dcn", defaults: .init(), summary: "deep & cross network (one per task)")
+        registry.register(DCNV2.self, as: "dcn-v2", defaults: .init(), summary: "DCN-V2 cross network, full/low-rank/mixture (one per task)")
+        registry.register(NFM.self, as: "nfm", defaults: .init(), summary: "neural factorization machine (one per task)")
+        registry.register(AutoIntPlus.self, as: "autoint", defaults: .init(), summary: "AutoInt+ self-attention over fields (one per task)")
+        registry.register(FINT.self, as: "fint", defaults: .init(), summary: "field-aware interaction network (one per task)")
+        registry.register(XDeepFM.self, as: "xdeepfm", defaults: .init(), summary: "xDeepFM with a compressed interaction network (one per task)")
+        registry.register(HTLNet.self, as: "htlnet", defaults: .init(),
+                          summary: "HTLNet: label embeddings and information fusion toward a continuous core task")
+        registry.register(DEPHN.self, as: DEPHN.registryName, defaults: .init(),
+                          summary: "DEPHN: heterogeneous experts, soft selection gating, virtual gradient")
+        registry.register(MTPHN.self, as: MTPHN.registryName, defaults: .init(), summary: "MT-PHN: MMoE gates over DEPHN's experts")
+        registry.register(APEMReconstruction.self, as: APEMReconstruction.registryName, defaults: .init(),
+                          summary: "APEM-reconstruction: group transformer, SE and pattern selector (reconstructed from the abstract)")
         return registry
     }()
 }

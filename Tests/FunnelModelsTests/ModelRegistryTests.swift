@@ -15,7 +15,8 @@ final class ModelRegistryTests: XCTestCase {
 
     func testStandardNames() {
         XCTAssertEqual(registry.names, ["single-task", "shared-bottom", "omoe", "mmoe", "cgc", "ple", "esmm", "escm2-ips",
-                                        "escm2-dr", "aitm", "aitm-mtreclib"])
+                                        "escm2-dr", "aitm", "aitm-mtreclib", "dcn", "dcn-v2", "nfm", "autoint", "fint", "xdeepfm",
+                                        "htlnet", "dephn", "mt-phn", "apem-reconstruction"])
         XCTAssertTrue(registry.entries.allSatisfy { !$0.summary.isEmpty })
     }
 
@@ -26,7 +27,9 @@ final class ModelRegistryTests: XCTestCase {
         guard case .object(let file) = try JSONValue(data: Data(contentsOf: url)), case .object(let twins)? = file["defaults"] else {
             return XCTFail("defaults.json has no defaults object")
         }
-        XCTAssertEqual(Set(twins.keys), Set(registry.names))
+        // The multi-task baselines are twinned in bench/torch_models; the CTR, DEPHN, HTLNet and APEM twins have their
+        // own parity fixtures.
+        XCTAssertTrue(Set(twins.keys).isSubset(of: registry.names), "\(twins.keys.sorted())")
         // MMoE's expert-kind options are twinned by bench/torch_ctr.py (CTRParityTests), not by the registry twin,
         // which builds MLP experts only: compare the rest, and check those options default to MLP experts.
         let twinnedElsewhere: [String: Set<String>] = ["mmoe": ["expertKind", "expertKinds", "expertSettings"]]
@@ -128,11 +131,13 @@ final class ModelRegistryTests: XCTestCase {
 
     /// Every registered model, built only through the registry, on two binary steps and a regression task: one
     /// training forward, the task losses (chained BCE for chains) plus R, backward, Adam. Every parameter gets a
-    /// finite gradient, and a second forward on the same batch has a lower loss. (MMoE still outputs a logit for
-    /// every task — its towers move to `TaskTower` with the pluggable-experts change — so it runs binary tasks.)
+    /// finite gradient (except HTLNet's fusion key/value layers of a task with one earlier task, which a one-input
+    /// attention does not use), and a second forward on the same batch has a lower loss. Per-task models (the
+    /// single-task DNN and the CTR models) share nothing; every other model declares shared parameters.
     func testEveryModelTrainsThroughTheRegistry() throws {
+        let perTaskModels: Set = ["single-task", "dcn", "dcn-v2", "nfm", "autoint", "fint", "xdeepfm"]
         for name in registry.names {
-            let tasks = ModelTestInputs.tasks(continuous: name == "mmoe" ? nil : .squaredError)
+            let tasks = ModelTestInputs.tasks(continuous: .squaredError)
             let batch = ModelTestInputs.batch(tasks: tasks)
             var rng = SeededGenerator(seed: 5)
             let model = try registry.makeModel(named: name, configuration: try ModelTestInputs.small(name), features: ModelTestInputs.layout,
@@ -150,13 +155,15 @@ final class ModelRegistryTests: XCTestCase {
             }
             let first = step()
             for parameter in model.parameters {
+                if name == "htlnet", parameter.name.hasPrefix("representation_fusions.1.h") || parameter.name.hasPrefix("label_fusions.1.h"),
+                   !parameter.name.contains(".h1.") { continue }
                 let grad = try XCTUnwrap(parameter.grad, "\(name): \(parameter.name) has no gradient")
                 XCTAssertTrue(grad.scalars.allSatisfy(\.isFinite), "\(name): \(parameter.name)")
             }
             let second = step()
             XCTAssertTrue(first.isFinite && second < first, "\(name): loss \(first) → \(second)")
             let shared = Set(model.sharedParameters.map(\.name))
-            XCTAssertFalse(shared.isEmpty && name != "single-task", "\(name) declares no shared parameters")
+            XCTAssertEqual(shared.isEmpty, perTaskModels.contains(name), "\(name): shared parameters \(shared.count)")
             XCTAssertTrue(shared.isSubset(of: Set(model.parameters.map(\.name))), name)
         }
     }
