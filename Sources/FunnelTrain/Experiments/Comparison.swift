@@ -31,7 +31,7 @@ public struct Comparison {
     }
 
     /// Runs every model with every seed; `progress` receives one line per finished run.
-    public func run(train: any BatchSource, validation: any BatchSource, test: any BatchSource,
+    public func run(train: EncodedTable, validation: any BatchSource, test: any BatchSource,
                     log: TrainingLog? = nil, progress: (String) -> Void = { _ in }) throws -> ComparisonResult {
         var runs: [ComparisonRun] = []
         for entry in entries {
@@ -43,7 +43,7 @@ public struct Comparison {
                 let clock = ElapsedTimer()
                 let summary = try trainer.fit(train: train, validation: validation)
                 let seconds = clock.seconds
-                let evaluation = try Evaluator(batchSize: training.evaluationBatchSize).evaluate(model, on: test, tasks: tasks)
+                let evaluation = try trainer.evaluator.evaluate(model, on: test, tasks: tasks)
                 let run = ComparisonRun(model: entry.name, seed: seed, bestEpoch: summary.bestEpoch, epochs: summary.history.count,
                                         steps: summary.steps, trainingSeconds: seconds, parameters: model.parameterCount,
                                         validation: summary.validation, test: evaluation.metrics)

@@ -9,10 +9,14 @@ public struct Evaluator {
     /// Rows per forward pass.
     public var batchSize: Int
     public var options: MetricOptions
+    /// Per-task target transforms the model was trained with (empty: none); predictions are inverted before
+    /// metrics and labels transformed for the loss.
+    public var targetScalings: [TargetScaling]
 
-    public init(batchSize: Int = 8192, options: MetricOptions = MetricOptions()) {
+    public init(batchSize: Int = 8192, options: MetricOptions = MetricOptions(), targetScalings: [TargetScaling] = []) {
         self.batchSize = batchSize
         self.options = options
+        self.targetScalings = targetScalings
     }
 
     /// Metrics of `model` on `data`.
@@ -23,12 +27,13 @@ public struct Evaluator {
         for rows in data.batches(size: batchSize) {
             let batch = data.batch(rows: rows)
             let output = model(batch, .inference())
-            accumulator.append(output, batch: batch)
-            let losses = taskLosses(output, batch: batch, tasks: tasks)
-            for t in tasks.indices {
-                let weight = Double(batch.lossWeights(ofTask: t)?.sum() ?? Float(batch.count))
-                lossSums[t] += Double(losses[t].value.scalar) * weight
-                lossWeights[t] += weight
+            for (t, task) in tasks.enumerated() {
+                let scaling = targetScalings.isEmpty ? TargetScaling.identity : targetScalings[t]
+                accumulator.append(predictions(of: output.heads[t], scaling: scaling).scalars.map(Double.init), for: task.name, batch: batch)
+            }
+            for (t, term) in taskLossTerms(output, batch: batch, tasks: tasks, targetScalings: targetScalings).enumerated() {
+                lossSums[t] += Double(term.loss.value.scalar) * term.spaceWeight
+                lossWeights[t] += term.spaceWeight
             }
         }
         let report = try accumulator.report()

@@ -3,9 +3,10 @@ import FunnelData
 import FunnelModels
 import FunnelNN
 
-/// Trains a multi-task model: shuffled epochs, per-task losses with masks and weights, a learning-rate
-/// schedule, evaluation on the **validation** split after every epoch, early stopping on a monitor with
-/// restore of the best weights, a NaN/Inf guard naming the task and step, and a JSONL log.
+/// Trains a multi-task model: shuffled epochs, per-task losses with masks, weights and fitted target
+/// transforms, a loss balancer (fixed weights, uncertainty, GradNorm, PCGrad, MetaBalance, HTLNet's adjustment),
+/// a learning-rate schedule, evaluation on the **validation** split after every epoch, early stopping on a
+/// monitor with restore of the best weights, a NaN/Inf guard naming the task and step, and a JSONL log.
 ///
 /// Determinism: with the same configuration, seed and data, two runs produce bit-identical weights (for a
 /// fixed thread count). Shuffling uses `seed + epoch`; dropout and sampling noise in step `s` use a stream
@@ -15,6 +16,13 @@ public final class Trainer {
     public let tasks: [TaskSpec]
     public let configuration: TrainingConfiguration
     public let optimizer: Optimizer
+    public let balancer: LossBalancer
+    /// Optimizer of the balancer's own parameters (uncertainty weighting's s_t): same kind, no weight decay.
+    private let balancerOptimizer: Optimizer
+    /// Per-task target transforms, fitted on the training split in `fit` (identity until then).
+    public private(set) var targetScalings: [TargetScaling]
+    /// Steps whose batch had no row in a task's loss space, per task.
+    public private(set) var emptyBatches: [Int]
     /// Receives progress lines and JSONL records; nil trains silently.
     public var log: TrainingLog?
 
@@ -27,20 +35,29 @@ public final class Trainer {
         self.tasks = tasks
         self.configuration = configuration
         self.optimizer = configuration.optimizer.make()
+        var balancerSettings = configuration.optimizer
+        balancerSettings.weightDecay = 0
+        balancerSettings.lazyEmbeddingRows = false
+        self.balancerOptimizer = balancerSettings.make()
+        self.balancer = configuration.balancing.makeBalancer(tasks: tasks)
+        self.targetScalings = Array(repeating: .identity, count: tasks.count)
+        self.emptyBatches = Array(repeating: 0, count: tasks.count)
         self.log = log
         self.monitor = try Monitor(configuration.earlyStopping.monitor)
         self.parameters = model.parameters
     }
 
-    /// Trains on `train`, early-stopping on `validation`, and leaves the model with the best weights.
-    public func fit(train: any BatchSource, validation: any BatchSource) throws -> TrainingSummary {
+    /// Trains on `train`, early-stopping on `validation`, and leaves the model with the best weights. Target
+    /// transforms of continuous tasks are fitted on `train` (over each task's loss space) first.
+    public func fit(train: EncodedTable, validation: any BatchSource) throws -> TrainingSummary {
+        targetScalings = try TargetScaling.fitAll(on: train)
         var best: (epoch: Int, value: Double, results: EvaluationResult, weights: [Tensor])?
         var history: [EpochRecord] = []
         var stale = 0
         for epoch in 0..<configuration.epochs {
             let started = ElapsedTimer()
             let meanLosses = try trainEpoch(train, epoch: epoch)
-            let results = try Evaluator(batchSize: configuration.evaluationBatchSize).evaluate(model, on: validation, tasks: tasks)
+            let results = try evaluator.evaluate(model, on: validation, tasks: tasks)
             let value = try monitor.value(of: results.metrics)
             let improved = monitor.improves(value, on: best?.value, minDelta: configuration.earlyStopping.minDelta)
             let record = EpochRecord(epoch: epoch + 1, trainingLoss: meanLosses, validation: results.metrics, monitor: value,
@@ -58,6 +75,11 @@ public final class Trainer {
         if configuration.earlyStopping.restoreBest, let best { restore(best.weights) }
         return TrainingSummary(bestEpoch: best?.epoch ?? 0, monitor: monitor.description, bestValue: best?.value,
                                validation: best?.results.metrics ?? [:], history: history, steps: globalStep)
+    }
+
+    /// The evaluator of this run (its batch size and the fitted target transforms).
+    public var evaluator: Evaluator {
+        Evaluator(batchSize: configuration.evaluationBatchSize, targetScalings: targetScalings)
     }
 
     /// One pass over `table`; returns each task's mean training loss.
@@ -84,25 +106,29 @@ public final class Trainer {
 
     /// One optimisation step; returns the per-task losses before the update.
     func step(_ batch: Batch, epoch: Int) throws -> [Float] {
+        (model as? TrainingScheduleAware)?.trainingProgress(step: globalStep, epoch: epoch)
         let tape = Tape()
         let context = ForwardContext(tape: tape, mode: .training, rng: SeededGenerator(seed: stepSeed))
         let output = model(batch, context)
-        let losses = taskLosses(output, batch: batch, tasks: tasks)
-        let values = losses.map { $0.value.scalar }
+        let terms = taskLossTerms(output, batch: batch, tasks: tasks, targetScalings: targetScalings)
+        let values = terms.map { $0.loss.value.scalar }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw TrainingError.nonFinite(task: tasks[bad].name, step: globalStep, epoch: epoch + 1, value: values[bad])
         }
         if let auxiliary = output.auxiliaryLoss, !auxiliary.value.scalar.isFinite {
             throw TrainingError.nonFinite(task: "auxiliary loss", step: globalStep, epoch: epoch + 1, value: auxiliary.value.scalar)
         }
-        let weighted = zip(losses, tasks).map { loss, task in task.weight == 1 ? loss : loss * task.weight }
-        var total = weighted.dropFirst().reduce(weighted[0], +)
-        if let auxiliary = output.auxiliaryLoss { total = total + auxiliary }
-        for parameter in parameters { parameter.zeroGradient() }
-        tape.backward(total)
+        for (t, term) in terms.enumerated() where term.isEmpty { emptyBatches[t] += 1 }
+        _ = balancer.backward(BalancingInput(tape: tape, terms: terms, auxiliaryLoss: output.auxiliaryLoss, parameters: parameters,
+                                             sharedParameters: model.sharedParameters, epoch: epoch))
         if let clip = configuration.gradientClip { clipGradientNorm(parameters, maxNorm: clip) }
-        optimizer.learningRate = configuration.optimizer.learningRate * configuration.schedule.factor(step: globalStep, epoch: epoch)
+        let rate = configuration.optimizer.learningRate * configuration.schedule.factor(step: globalStep, epoch: epoch)
+        optimizer.learningRate = rate
         optimizer.step(parameters)
+        if !balancer.trainableParameters.isEmpty {
+            balancerOptimizer.learningRate = rate
+            balancerOptimizer.step(balancer.trainableParameters)
+        }
         globalStep += 1
         return values
     }

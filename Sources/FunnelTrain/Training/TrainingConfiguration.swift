@@ -21,11 +21,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var logEvery = 50
     /// Worker threads for kernels (nil: the machine's cores, or `FUNNEL_THREADS`).
     public var threads: Int?
+    /// How task losses are combined into gradients (losses-and-balancing.md §7).
+    public var balancing = BalancingMethod.fixedWeights
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case epochs, batchSize, evaluationBatchSize, optimizer, schedule, earlyStopping, seed, gradientClip, logEvery, threads
+        case balancing
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,6 +44,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         gradientClip = try c.decodeIfPresent(Float.self, forKey: .gradientClip)
         logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? d.logEvery
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+        balancing = try c.decodeIfPresent(BalancingMethod.self, forKey: .balancing) ?? d.balancing
     }
 }
 
