@@ -49,32 +49,54 @@ public final class Trainer {
 
     /// Trains on `train`, early-stopping on `validation`, and leaves the model with the best weights. Target
     /// transforms of continuous tasks are fitted on `train` (over each task's loss space) first.
-    public func fit(train: EncodedTable, validation: any BatchSource) throws -> TrainingSummary {
+    ///
+    /// With `checkpointing`, the run is saved after every epoch (`last/`: weights, optimizer, balancer and loop
+    /// state) and on every improvement (`best/`); with `resume`, a run whose `last/` exists continues after its
+    /// last finished epoch and ends bit-identical to an uninterrupted run.
+    public func fit(train: EncodedTable, validation: any BatchSource, resume: Bool = false) throws -> TrainingSummary {
         targetScalings = try TargetScaling.fitAll(on: train)
-        var best: (epoch: Int, value: Double, results: EvaluationResult, weights: [Tensor])?
-        var history: [EpochRecord] = []
-        var stale = 0
-        for epoch in 0..<configuration.epochs {
+        var state = LoopState()
+        if resume, let saved = try checkpointing?.resumePoint(into: self) {
+            state = saved
+            log?.note("resumed after epoch \(state.history.count) (step \(globalStep))")
+        }
+        while state.history.count < configuration.epochs, state.stale < configuration.earlyStopping.patience || state.history.isEmpty {
+            let epoch = state.history.count
             let started = ElapsedTimer()
             let meanLosses = try trainEpoch(train, epoch: epoch)
             let results = try evaluator.evaluate(model, on: validation, tasks: tasks)
             let value = try monitor.value(of: results.metrics)
-            let improved = monitor.improves(value, on: best?.value, minDelta: configuration.earlyStopping.minDelta)
+            let improved = monitor.improves(value, on: state.bestValue, minDelta: configuration.earlyStopping.minDelta)
             let record = EpochRecord(epoch: epoch + 1, trainingLoss: meanLosses, validation: results.metrics, monitor: value,
                                      improved: improved, seconds: started.seconds)
-            history.append(record)
+            state.history.append(record)
             log?.epochFinished(record, monitor: monitor.description)
             if improved {
-                best = (epoch + 1, value, results, snapshot())
-                stale = 0
+                state.bestEpoch = epoch + 1
+                state.bestValue = value
+                state.bestWeights = snapshot()
+                state.stale = 0
             } else {
-                stale += 1
-                if stale >= configuration.earlyStopping.patience { break }
+                state.stale += 1
             }
+            try checkpointing?.save(self, state: state, improved: improved)
         }
-        if configuration.earlyStopping.restoreBest, let best { restore(best.weights) }
-        return TrainingSummary(bestEpoch: best?.epoch ?? 0, monitor: monitor.description, bestValue: best?.value,
-                               validation: best?.results.metrics ?? [:], history: history, steps: globalStep)
+        if configuration.earlyStopping.restoreBest, let weights = state.bestWeights { restore(weights) }
+        let best = state.history.first { $0.epoch == state.bestEpoch }
+        return TrainingSummary(bestEpoch: state.bestEpoch, monitor: monitor.description, bestValue: state.bestValue,
+                               validation: best?.validation ?? [:], history: state.history, steps: globalStep)
+    }
+
+    /// Where `fit` saves its progress, or nil.
+    public var checkpointing: TrainingCheckpoints?
+
+    /// The early-stopping loop's state between epochs.
+    struct LoopState {
+        var history: [EpochRecord] = []
+        var bestEpoch = 0
+        var bestValue: Double?
+        var bestWeights: [Tensor]?
+        var stale = 0
     }
 
     /// The evaluator of this run (its batch size and the fitted target transforms).
@@ -137,11 +159,20 @@ public final class Trainer {
     private var stepSeed: UInt64 { configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(globalStep) &+ 1 }
 
     /// Copies of every parameter and buffer value.
-    private func snapshot() -> [Tensor] { (model.parameters + model.buffers).map { $0.value.copy() } }
+    func snapshot() -> [Tensor] { (model.parameters + model.buffers).map { $0.value.copy() } }
 
-    private func restore(_ weights: [Tensor]) {
+    func restore(_ weights: [Tensor]) {
         for (tensor, value) in zip(model.parameters + model.buffers, weights) { tensor.value = value }
     }
+
+    /// Continues from a saved step count (resume).
+    func setGlobalStep(_ step: Int) { globalStep = step }
+
+    /// Continues from saved empty-batch counts (resume).
+    func setEmptyBatches(_ counts: [Int]) { emptyBatches = counts }
+
+    /// The balancer's optimizer (saved with the run for resume).
+    var balancerParametersOptimizer: Optimizer { balancerOptimizer }
 }
 
 /// Why training stopped abnormally.
