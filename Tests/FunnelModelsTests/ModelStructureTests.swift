@@ -52,11 +52,21 @@ final class ModelStructureTests: XCTestCase {
                         "shared_experts.1.norms.0.bias"])
     }
 
-    /// Binary tasks get a logit, MSE tasks an identity value, ZILN tasks `[B, 3]` logits from a 3-wide output layer.
+    /// Binary tasks get a logit, MSE tasks an identity value, ZILN tasks `[B, 3]` logits from a 3-wide output layer
+    /// — in the models built on `TaskTower`. The per-task CTR models, DEPHN and MT-PHN have single-output value
+    /// heads only (their ZILN tasks are refused before training by the loss/head check).
     func testHeadsFollowTheTaskKindAndLoss() throws {
         let tasks = ModelTestInputs.tasks(continuous: .zeroInflatedLognormal)
         let batch = ModelTestInputs.batch(tasks: tasks)
+        let valueOnly: Set = ["dcn", "dcn-v2", "nfm", "autoint", "fint", "xdeepfm", "dephn", "mt-phn"]
         for name in ModelRegistry.standard.names where name != "mmoe" {
+            if valueOnly.contains(name) {
+                var rng = SeededGenerator(seed: 2)
+                let model = try ModelRegistry.standard.makeModel(named: name, configuration: try ModelTestInputs.small(name),
+                                                                 features: layout, tasks: tasks, using: &rng)
+                guard case .value = model(batch, .inference()).heads[2] else { XCTFail("\(name): expected a value head"); continue }
+                continue
+            }
             var rng = SeededGenerator(seed: 2)
             let model = try ModelRegistry.standard.makeModel(named: name, configuration: try ModelTestInputs.small(name),
                                                              features: layout, tasks: tasks, using: &rng)
