@@ -56,7 +56,7 @@ final class ModelStructureTests: XCTestCase {
     func testHeadsFollowTheTaskKindAndLoss() throws {
         let tasks = ModelTestInputs.tasks(continuous: .zeroInflatedLognormal)
         let batch = ModelTestInputs.batch(tasks: tasks)
-        for name in ModelRegistry.standard.names where name != "mmoe" {
+        for name in ModelRegistry.standard.names {
             var rng = SeededGenerator(seed: 2)
             let model = try ModelRegistry.standard.makeModel(named: name, configuration: try ModelTestInputs.small(name),
                                                              features: layout, tasks: tasks, using: &rng)
