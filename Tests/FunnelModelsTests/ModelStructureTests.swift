@@ -59,7 +59,7 @@ final class ModelStructureTests: XCTestCase {
         let tasks = ModelTestInputs.tasks(continuous: .zeroInflatedLognormal)
         let batch = ModelTestInputs.batch(tasks: tasks)
         let valueOnly: Set = ["dcn", "dcn-v2", "nfm", "autoint", "fint", "xdeepfm", "dephn", "mt-phn"]
-        for name in ModelRegistry.standard.names where name != "mmoe" {
+        for name in ModelRegistry.standard.names {
             if valueOnly.contains(name) {
                 var rng = SeededGenerator(seed: 2)
                 let model = try ModelRegistry.standard.makeModel(named: name, configuration: try ModelTestInputs.small(name),

@@ -68,7 +68,7 @@ public struct Comparison {
     /// `training.threads` is set.
     public func run(train: EncodedTable, validation: any BatchSource, test: any BatchSource,
                     log: (_ entry: String, _ seed: UInt64) throws -> TrainingLog? = { _, _ in nil },
-                    progress: (String) -> Void = { _ in }) throws -> ComparisonResult {
+                    progress: (String) -> Void = { _ in }) throws -> ComparisonOutcome {
         if let threads = training.threads { ThreadPool.shared.activeThreads = threads }
         let names = entries.map(\.name)
         if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
@@ -98,8 +98,8 @@ public struct Comparison {
                 progress(run.line)
             }
         }
-        return ComparisonResult(models: names, tasks: tasks.map(\.name), seeds: seeds, runs: runs,
-                                specifications: entries.map { ComparisonResult.EntryDescription($0, training: training) },
+        return ComparisonOutcome(models: names, tasks: tasks.map(\.name), seeds: seeds, runs: runs,
+                                specifications: entries.map { ComparisonOutcome.EntryDescription($0, training: training) },
                                 training: training)
     }
 }

@@ -23,7 +23,7 @@ public struct ComparisonChart {
     public let groups: [(task: String, metric: String, bars: [Bar])]
     public let models: [String]
 
-    public init(_ result: ComparisonResult, metric: String? = nil) {
+    public init(_ result: ComparisonOutcome, metric: String? = nil) {
         var groups: [(String, String, [Bar])] = []
         for task in result.tasks {
             let reported = result.metricNames.filter { name in result.runs.contains { $0.test[task]?[name] != nil } }

@@ -42,7 +42,7 @@ public struct RunConfiguration: Equatable, Sendable {
 
         /// `name` or `label=name` (the command line's form).
         public init(parsing text: String) throws {
-            let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.allSatisfy({ !$0.isEmpty }) else { throw RunConfigurationError.invalid("model '\(text)': expected name or label=name") }
             self.init(name: parts.last!, label: parts.count == 2 ? parts[0] : nil)
         }
@@ -110,14 +110,31 @@ public struct RunConfiguration: Equatable, Sendable {
         self.init()
         data = try object["data"].map { try $0.decode(as: DataSpecification.self) }
         models = try object["models"].map { try $0.decode(as: [ModelChoice].self) } ?? []
-        if case .object(var section)? = object["training"] {
-            if let balancing = section["balancing"] { section["balancing"] = try JSONValue(encoding: try BalancingMethod(json: balancing)) }
-            training = try JSONValue.object(section).decode(as: TrainingConfiguration.self)
+        if case .object(let section)? = object["training"] {
+            training = try Self.trainingConfiguration(section)
         } else if object["training"] != nil {
             throw RunConfigurationError.invalid("training must be a mapping of TrainingConfiguration fields")
         }
         seeds = try object["seeds"].map { try $0.decode(as: [UInt64].self) } ?? [0]
         output = try object["output"].map { try $0.decode(as: String.self) }
+    }
+
+    /// A `TrainingConfiguration` from a run file's `training` mapping. The nested settings objects (`optimizer`,
+    /// `earlyStopping`) may be partial: they are merged over their defaults, and a key they do not have is an error.
+    /// `balancing` may be a method name. Other fields are taken as written.
+    static func trainingConfiguration(_ section: [String: JSONValue]) throws -> TrainingConfiguration {
+        var section = section
+        let defaults = TrainingConfiguration()
+        let nested: [(String, JSONValue)] = [("optimizer", try JSONValue(encoding: defaults.optimizer)),
+                                             ("earlyStopping", try JSONValue(encoding: defaults.earlyStopping))]
+        for (key, base) in nested {
+            guard let given = section[key] else { continue }
+            do { section[key] = try base.merging(given, path: "training.\(key)") } catch {
+                throw RunConfigurationError.invalid("\(error)")
+            }
+        }
+        if let balancing = section["balancing"] { section["balancing"] = try JSONValue(encoding: try BalancingMethod(json: balancing)) }
+        return try JSONValue.object(section).decode(as: TrainingConfiguration.self)
     }
 
     /// This configuration with the flags of `overrides` applied.

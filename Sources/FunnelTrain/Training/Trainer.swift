@@ -55,6 +55,9 @@ public final class Trainer {
     /// last finished epoch and ends bit-identical to an uninterrupted run.
     public func fit(train: EncodedTable, validation: any BatchSource, resume: Bool = false) throws -> TrainingSummary {
         targetScalings = try TargetScaling.fitAll(on: train)
+        let savedThreads = ThreadPool.shared.activeThreads
+        if let threads = configuration.threads { ThreadPool.shared.activeThreads = threads }
+        defer { ThreadPool.shared.activeThreads = savedThreads }
         var state = LoopState()
         if resume, let saved = try checkpointing?.resumePoint(into: self) {
             state = saved

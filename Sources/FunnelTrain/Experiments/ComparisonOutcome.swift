@@ -3,7 +3,7 @@ import FunnelModels
 
 /// Every run of a comparison, with aggregation (mean ± sample standard deviation over seeds) and rendering as
 /// Markdown, JSON and an SVG chart.
-public struct ComparisonResult: Codable, Sendable {
+public struct ComparisonOutcome: Codable, Sendable {
     /// What one entry of the comparison was: its registry model and configuration and its loss balancing.
     public struct EntryDescription: Codable, Equatable, Sendable {
         public var name: String
@@ -124,7 +124,7 @@ public struct ComparisonResult: Codable, Sendable {
     /// What `comparison.json` holds: the aggregated cells and every run.
     public struct Document: Codable, Sendable {
         public var summary: [Cell]
-        public var comparison: ComparisonResult
+        public var comparison: ComparisonOutcome
     }
 
     /// `comparison.json`: `{"summary": [cells], "comparison": {…this result…}}`, sorted keys.
