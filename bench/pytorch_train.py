@@ -9,8 +9,9 @@ stopping on the mean validation AUC with restore of the best weights, then test 
       [--lr 1e-3] [--patience 2] [--threads 1] [--json] [--out runs.json]
 
 Defaults are those of Funnel's TrainingConfiguration (epochs 10, batch 2048, Adam lr 1e-3, patience 2 on the
-mean validation AUC, best weights restored). --config-file holds {model name: partial configuration}, the same
-JSON Funnel's registry takes. The data summary (rows, label rates, vocabulary sizes) and the parameter count are
+mean validation AUC, best weights restored). --config-file is a Funnel run file in JSON (`models: [{name,
+configuration}]`, the file `funnel compare --config` reads) or {model name: partial configuration}: the same JSON
+Funnel's registry takes. The data summary (rows, label rates, vocabulary sizes) and the parameter count are
 printed so they can be checked against Funnel's.
 
 Used for EXPERIMENTS.md's Funnel-vs-PyTorch table: same architecture (torch_models.MODELS), same rows.
@@ -85,7 +86,13 @@ def model_configuration(args):
         return json.loads(args.model_args)
     if args.config_file:
         with open(args.config_file) as f:
-            return json.load(f).get(args.model)
+            document = json.load(f)
+        if isinstance(document.get("models"), list):   # a Funnel run file (funnel compare --config run.json)
+            for entry in document["models"]:
+                if isinstance(entry, dict) and entry["name"] == args.model and entry.get("label", args.model) == args.model:
+                    return entry.get("configuration")
+            return None
+        return document.get(args.model)
     return None
 
 
@@ -148,7 +155,7 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--model-args", default="")
-    parser.add_argument("--config-file", default="", help="JSON {model name: partial configuration}")
+    parser.add_argument("--config-file", default="", help="Funnel run file (JSON) or {model name: partial configuration}")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=2048)
