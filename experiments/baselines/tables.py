@@ -31,7 +31,7 @@ def mean_std(values):
 
 def census():
     with open(os.path.join(HERE, "census/funnel/comparison.json")) as f:
-        funnel = json.load(f)
+        funnel = json.load(f)["comparison"]
     tasks = funnel["tasks"]
     lines = ["| model | params (Funnel / PyTorch) | task | Funnel test AUC | PyTorch test AUC | Δ (Funnel − PyTorch) | within ±0.002 |",
              "|---|---|---|---:|---:|---:|:---:|"]
@@ -50,8 +50,9 @@ def census():
             ok = "yes" if abs(delta) <= TOLERANCE else "**no**"
             lines.append(f"| {model if i == 0 else ''} | {params if i == 0 else ''} | {task} | {fm:.4f} ± {fs:.4f} | "
                          f"{tm:.4f} ± {ts:.4f} | {delta:+.4f} | {ok} |")
-        epochs.append(f"| {model} | {', '.join(f'{r['bestEpoch']}/{r['epochs']}' for r in funnel_runs)} | "
-                      f"{', '.join(f'{r['best_epoch']}/{r['epochs']}' for r in torch_runs)} |")
+        funnel_epochs = ", ".join("%d/%d" % (r["bestEpoch"], r["epochs"]) for r in funnel_runs)
+        torch_epochs = ", ".join("%d/%d" % (r["best_epoch"], r["epochs"]) for r in torch_runs)
+        epochs.append(f"| {model} | {funnel_epochs} | {torch_epochs} |")
     text = "\n".join(lines) + f"\n\nLargest |Δ|: {worst:.4f}.\n\n" + "\n".join(epochs) + "\n"
     with open(os.path.join(HERE, "census/parity.md"), "w") as f:
         f.write(text)
@@ -77,7 +78,7 @@ def synthetic_results():
     for p in COSINES:
         for s in SEEDS:
             with open(os.path.join(HERE, f"synthetic/p{p}/seed{s}/comparison.json")) as f:
-                comparison = json.load(f)
+                comparison = json.load(f)["comparison"]
             for run in comparison["runs"]:
                 for task, metrics in run["test"].items():
                     results.setdefault((p, run["model"], task), []).append(metrics["mse"])
