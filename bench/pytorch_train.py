@@ -3,8 +3,16 @@
 Funnel's trainer uses: Adam, shuffled batches, evaluation on the validation split after every epoch, early
 stopping on the mean validation AUC with restore of the best weights, then test metrics.
 
+  funnel data export --schema recipes/census-income-mmoe.yaml --data-dir DATA --out runs/census/export
   python3 bench/pytorch_train.py --data runs/census/export --model mmoe --seeds 0 1 2 3 4 \
-      [--model-args '{"embeddingWidth": 4}'] [--epochs 50] [--batch 1024] [--lr 1e-3] [--patience 3] [--json]
+      [--model-args '{"embeddingWidth": 4}' | --config-file models.json] [--epochs 10] [--batch 2048] \
+      [--lr 1e-3] [--patience 2] [--threads 1] [--json] [--out runs.json]
+
+Defaults are those of Funnel's TrainingConfiguration (epochs 10, batch 2048, Adam lr 1e-3, patience 2 on the
+mean validation AUC, best weights restored). --config-file is a Funnel run file in JSON (`models: [{name,
+configuration}]`, the file `funnel compare --config` reads) or {model name: partial configuration}: the same JSON
+Funnel's registry takes. The data summary (rows, label rates, vocabulary sizes) and the parameter count are
+printed so they can be checked against Funnel's.
 
 Used for EXPERIMENTS.md's Funnel-vs-PyTorch table: same architecture (torch_models.MODELS), same rows.
 """
@@ -34,16 +42,9 @@ def auc(scores, labels):
     """Exact tie-aware ROC AUC (Mann-Whitney with average ranks), Float64."""
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(len(scores), dtype=np.float64)
-    i = 0
-    while i < len(scores):
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = (ends - (counts - 1) / 2.0)[inverse]   # average 1-based rank of each tie group
     positives = labels.sum()
     negatives = len(labels) - positives
     if positives == 0 or negatives == 0:
@@ -79,6 +80,33 @@ def evaluate(model, data, batch):
             for t in range(yn.shape[1])]
 
 
+def model_configuration(args):
+    """The partial configuration of --model-args, or of --model in --config-file, or None (defaults)."""
+    if args.model_args:
+        return json.loads(args.model_args)
+    if args.config_file:
+        with open(args.config_file) as f:
+            document = json.load(f)
+        if isinstance(document.get("models"), list):   # a Funnel run file (funnel compare --config run.json)
+            for entry in document["models"]:
+                if isinstance(entry, dict) and entry["name"] == args.model and entry.get("label", args.model) == args.model:
+                    return entry.get("configuration")
+            return None
+        return document.get(args.model)
+    return None
+
+
+def data_summary(meta, splits):
+    """Rows and per-task positive rates per split, vocabulary sizes: to compare with `funnel data prepare`."""
+    lines = [f"fields {len(meta['layout']['vocabularySizes'])} categorical (vocabulary sizes "
+             f"{meta['layout']['vocabularySizes']}, Σ {sum(meta['layout']['vocabularySizes'])}), "
+             f"{meta['layout']['numericCount']} numeric"]
+    for name, (_, _, y) in splits.items():
+        rates = "  ".join(f"{task['name']} {float(y[:, t].mean()):.4f}" for t, task in enumerate(meta["tasks"]))
+        lines.append(f"{name}: {len(y)} rows, label means {rates}")
+    return "\n".join(lines)
+
+
 def train_one(args, meta, splits, seed):
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -86,12 +114,13 @@ def train_one(args, meta, splits, seed):
     n_dense = meta["layout"]["numericCount"]
     tasks = [{"name": t["name"], "kind": t["kind"], "loss": "bce" if t["kind"] == "binary" else "mse",
               "weight": t.get("weight", 1.0)} for t in meta["tasks"]]
-    config = json.loads(args.model_args) if args.model_args else None
+    config = model_configuration(args)
     model = build_model(args.model, vocab, n_dense, tasks, config)
+    parameters = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     x_cat, x_num, y = splits["train"]
     generator = torch.Generator().manual_seed(seed)
-    best, best_state, stale, epochs_run = None, None, 0, 0
+    best, best_state, best_epoch, stale, epochs_run = None, None, 0, 0, 0
     started = time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
@@ -108,7 +137,7 @@ def train_one(args, meta, splits, seed):
         validation = evaluate(model, splits["validation"], 8192)
         monitor = float(np.mean([m["auc"] for m in validation]))
         if best is None or monitor > best:
-            best, stale = monitor, 0
+            best, best_epoch, stale = monitor, epoch + 1, 0
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             stale += 1
@@ -116,7 +145,8 @@ def train_one(args, meta, splits, seed):
                 break
     model.load_state_dict(best_state)
     test = evaluate(model, splits["test"], 8192)
-    return {"seed": seed, "epochs": epochs_run, "validation_mean_auc": best, "seconds": time.perf_counter() - started,
+    return {"seed": seed, "epochs": epochs_run, "best_epoch": best_epoch, "validation_mean_auc": best,
+            "parameters": parameters, "seconds": time.perf_counter() - started,
             "test": {task["name"]: metrics for task, metrics in zip(meta["tasks"], test)}}
 
 
@@ -125,27 +155,42 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--model-args", default="")
+    parser.add_argument("--config-file", default="", help="Funnel run file (JSON) or {model name: partial configuration}")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=2048)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--patience", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    parser.add_argument("--out", default="", help="also write the JSON object to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with open(os.path.join(args.data, "meta.json")) as f:
         meta = json.load(f)
     offsets = np.concatenate([[0], np.cumsum(meta["layout"]["vocabularySizes"])[:-1]]).astype(np.int32)
     splits = {name: load(args.data, name, offsets) for name in ("train", "validation", "test")}
-    runs = [train_one(args, meta, splits, seed) for seed in args.seeds]
+    summary = data_summary(meta, splits)
+    if not args.json:
+        print(summary)
+    runs = []
+    for seed in args.seeds:
+        runs.append(train_one(args, meta, splits, seed))
+        if not args.json:
+            run = runs[-1]
+            tests = "  ".join(f"{name} auc {m['auc']:.4f}" for name, m in run["test"].items())
+            print(f"{args.model} seed {seed}: best epoch {run['best_epoch']}/{run['epochs']}, {run['seconds']:.1f}s, "
+                  f"{run['parameters']} parameters, test {tests}", flush=True)
+    result = {"model": args.model, "configuration": model_configuration(args), "data": summary,
+              "training": {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "weight_decay": args.weight_decay,
+                           "patience": args.patience, "monitor": "mean(auc)"}, "runs": runs}
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
     if args.json:
-        print(json.dumps({"model": args.model, "runs": runs}))
+        print(json.dumps(result))
         return
-    for run in runs:
-        tests = "  ".join(f"{name} auc {m['auc']:.4f}" for name, m in run["test"].items())
-        print(f"{args.model} seed {run['seed']}: {run['epochs']} epochs, {run['seconds']:.1f}s, test {tests}")
     for name in runs[0]["test"]:
         values = np.array([run["test"][name]["auc"] for run in runs])
         print(f"{args.model} {name} test auc {values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0:.4f}")

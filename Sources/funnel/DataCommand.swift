@@ -7,7 +7,7 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Datasets: prepare one from a schema (recipes/*.yaml); list and download the public ones (SHA-256 verified, resumable).",
-        subcommands: [Prepare.self, List.self, Download.self])
+        subcommands: [Prepare.self, Export.self, List.self, Download.self])
 }
 
 extension DataCommand {
@@ -97,6 +97,33 @@ extension DataCommand {
                 try data.featureMap.save(to: URL(fileURLWithPath: featureMap))
                 print("feature map: \(featureMap)")
             }
+        }
+    }
+}
+
+extension DataCommand {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prepare a dataset and write its train/validation/test splits as NumPy files (bench/pytorch_train.py).",
+            discussion: "Writes SPLIT_ids.npy (int32 [rows, categorical fields], per-field ids), SPLIT_numeric.npy, "
+                + "SPLIT_labels.npy (float32) and meta.json (layout, tasks). Multi-valued fields are not exported.")
+
+        @Option(help: "The dataset schema (YAML or JSON).")
+        var schema: String
+
+        @Option(help: "Directory the schema's relative file names resolve against (default: the schema's folder).")
+        var dataDir: String?
+
+        @Option(help: "Output directory (created if needed).")
+        var out: String
+
+        func run() throws {
+            let options = PreparedDataset.Options(dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
+            let data = try PreparedDataset.load(schemaURL: URL(fileURLWithPath: schema), options: options)
+            print(data.summary)
+            try NumPyExport.write(["train": data.train, "validation": data.validation, "test": data.test],
+                                  to: URL(fileURLWithPath: out))
+            print("exported: \(out)")
         }
     }
 }
