@@ -17,7 +17,7 @@ struct SynthOptions: ParsableArguments {
     @Option(help: "Number of rows (default: the preset's).")
     var rows: Int?
 
-    @Option(help: "Write the rows as CSV (header, raw ids and values, labels) to this path.")
+    @Option(help: "Write the rows as CSV (header, raw ids and values, labels) to this path, and its dataset schema next to it (.yaml).")
     var csv: String?
 
     @Flag(help: "Also write ground-truth columns (probabilities, noise-free values) to the CSV.")
@@ -47,7 +47,7 @@ extension Synth {
             configuration.crossStrength = cross
             let data = try FunnelDataset(configuration: configuration, seed: options.seed)
             print(data.statistics.summary)
-            if let url = options.csvURL { try data.writeCSV(to: url, groundTruth: options.groundTruth) }
+            if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, groundTruth: options.groundTruth)) }
         }
     }
 
@@ -81,7 +81,7 @@ extension Synth {
                 print(data.statistics.summary)
                 if let url = options.csvURL {
                     let path = cosines.count == 1 ? url : url.deletingPathExtension().appendingPathExtension("p\(p).csv")
-                    try data.writeCSV(to: path, groundTruth: options.groundTruth)
+                    printSchema(try data.writeCSVWithSchema(to: path, groundTruth: options.groundTruth))
                 }
             }
         }
@@ -93,12 +93,20 @@ extension Synth {
 
         @OptionGroup var options: SynthOptions
 
+        @Option(help: "The second task of the written schema: related or unrelated (the CSV holds both labels).")
+        var pair: DEPHNPairDataset.Pair = .related
+
         func run() throws {
             var configuration = FunnelConfiguration.dephnPair
             if let rows = options.rows { configuration.rows = rows }
             let data = try DEPHNPairDataset(funnel: configuration, seed: options.seed)
             print(data.statistics.summary)
-            if let url = options.csvURL { try data.writeCSV(to: url, groundTruth: options.groundTruth) }
+            if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, pair: pair, groundTruth: options.groundTruth)) }
         }
     }
+}
+
+/// Tells where the schema of a written CSV is and how to use it.
+private func printSchema(_ url: URL) {
+    printError("schema: \(url.path) (funnel compare --data \(url.path) …)")
 }

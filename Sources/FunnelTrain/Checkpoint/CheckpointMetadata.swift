@@ -22,6 +22,9 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
     public var featureMap: JSONValue?
     /// …the path of its file, relative to the checkpoint directory or absolute.
     public var featureMapPath: String?
+    /// The built-in synthetic data the model was trained on (when it was): how to read that generator's raw CSV
+    /// for scoring, since such data has no fitted feature map.
+    public var synthetic: SyntheticRecipe?
     /// How task losses were combined.
     public var balancing: BalancingMethod?
     /// What the balancer had learned (`LossBalancer.state`), to resume it.
@@ -41,7 +44,7 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
     public init(model: String, configuration: JSONValue, features: FeatureLayout, tasks: [TaskSpec],
                 targetScalings: [TargetScaling]? = nil, featureMap: JSONValue? = nil, featureMapPath: String? = nil,
                 balancing: BalancingMethod? = nil, balancerState: BalancerState? = nil, metrics: [String: Double] = [:], epoch: Int = 0, step: Int = 0,
-                generatorState: [UInt64]? = nil) {
+                generatorState: [UInt64]? = nil, synthetic: SyntheticRecipe? = nil) {
         self.model = model
         self.configuration = configuration
         self.features = features
@@ -55,5 +58,6 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         self.epoch = epoch
         self.step = step
         self.generatorState = generatorState
+        self.synthetic = synthetic
     }
 }
