@@ -1,0 +1,23 @@
+#!/bin/sh
+# Every run of experiments/dephn.md, in order, from the repository root: sh experiments/dephn/run.sh [synth|census]
+# One process at a time, one kernel thread (FUNNEL_THREADS=1 and --threads 1).
+set -e
+export FUNNEL_THREADS=1
+funnel=.build/release/funnel
+d=experiments/dephn
+stage=${1:-all}
+if [ "$stage" != census ]; then
+  # Synthetic DEPHN pairs (synthetic-data.md §6): 100,000 rows, data seed 0, 80/10/10 by row index; 5 models × 5 seeds.
+  for pair in related unrelated; do
+    $funnel compare --config $d/run-synth-$pair.yaml --threads 1 --quiet --out $d/synth-$pair 2>$d/synth-$pair.log
+  done
+fi
+if [ "$stage" != synth ]; then
+  # Census-Income groups 1 and 2 (MMoE protocol split); 4 models × 5 seeds, the DEPHN-without-VG ablation × 3 seeds.
+  for group in 1 2; do
+    $funnel compare --config $d/run-census-group$group.yaml --models mmoe,ple,mt-phn,dephn --threads 1 --quiet \
+      --out $d/census-group$group 2>$d/census-group$group.log
+    $funnel compare --config $d/run-census-group$group.yaml --models dephn-noVG=dephn --seeds 0,1,2 --threads 1 --quiet \
+      --out $d/census-group$group-noVG 2>$d/census-group$group-noVG.log
+  done
+fi
