@@ -74,6 +74,22 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(accumulator.collected[2].predictions[1], sigmoid(1) * exp(2 + s1 * s1 / 2), accuracy: 1e-12)
     }
 
+    /// Two column tasks reading one source column (Census hybrid chain: `has_gains` = capital_gains > 0 and
+    /// `gains` = the amount): each task is scored against its own label column, not the first with that source.
+    func testTasksSharingASourceColumnReadTheirOwnLabels() throws {
+        let hasGains = TaskSpec(name: "has_gains", kind: .binary, label: "capital_gains")
+        let gains = TaskSpec(name: "gains", kind: .continuous, label: "capital_gains")
+        let labels = Tensor(shape: [3, 2], values: [1, 500, 0, 0, 1, 2000])
+        let batch = Batch(count: 3, ids: [], numeric: nil, labels: labels)
+        var accumulator = MetricAccumulator(columns: [hasGains, gains])
+        accumulator.append([0.9, 0.1, 0.8], for: "has_gains", batch: batch)
+        accumulator.append([400, 10, 1500], for: "gains", batch: batch)
+        XCTAssertEqual(accumulator.collected[0].labels, [1, 0, 1])
+        XCTAssertEqual(accumulator.collected[1].labels, [500, 0, 2000])
+        let report = try accumulator.report()
+        XCTAssertEqual(report.tasks[1]["calibration"] ?? 0, 1910.0 / 2500.0, accuracy: 1e-12, "Σŷ / Σy over the amounts")
+    }
+
     func testSingleClassLabelsThrowNamingTheTask() {
         let task = TaskSpec(name: "ctcvr", kind: .binary)
         XCTAssertThrowsError(try evaluate(task: task, predictions: collected([0.1, 0.2, 0.3], [0, 0, 0]))) { error in

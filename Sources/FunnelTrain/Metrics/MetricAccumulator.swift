@@ -53,9 +53,9 @@ public struct TaskPredictions: Sendable {
 /// whole evaluation set (metrics.md §1).
 ///
 /// `columns` are the tasks of the batches' label columns (an `EncodedTable`'s tasks). `evaluations` are what is
-/// measured, by default the same tasks; an evaluation reads its labels from the column task whose `label`
-/// (source column) or, failing that, `name` equals its `label`, and selects rows by its `evaluationSpace`. So a
-/// CVR task with `evaluationSpace: .whereLabel("ctr")` gives the masked CVR AUC, and an extra evaluation
+/// measured, by default the same tasks; an evaluation reads its labels from the column task of the same name and
+/// `label`, else the first column task whose `label` (source column) or, failing that, `name` equals its `label`,
+/// and selects rows by its `evaluationSpace`. So a CVR task with `evaluationSpace: .whereLabel("ctr")` gives the masked CVR AUC, and an extra evaluation
 /// `TaskSpec(name: "ctcvr", kind: .binary, label: "cvr")` fed with pCTR·pCVR gives the CTCVR AUC over all
 /// impressions (entire-space labels: the CVR column is y_click·y_conv).
 public struct MetricAccumulator: Sendable {
@@ -74,7 +74,10 @@ public struct MetricAccumulator: Sendable {
         self.options = options
         collected = Array(repeating: TaskPredictions(), count: evaluations.count)
         labelColumns = evaluations.map { evaluation in
-            guard let column = columns.firstIndex(where: { $0.label == evaluation.label })
+            // A column task evaluates its own column first: tasks may share a source column (Census hybrid chain:
+            // `has_gains` and `gains` both read capital_gains).
+            guard let column = columns.firstIndex(where: { $0.name == evaluation.name && $0.label == evaluation.label })
+                ?? columns.firstIndex(where: { $0.label == evaluation.label })
                 ?? columns.firstIndex(where: { $0.name == evaluation.label }) else {
                 preconditionFailure("evaluation '\(evaluation.name)': no label column '\(evaluation.label)'")
             }
