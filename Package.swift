@@ -32,7 +32,7 @@ let package = Package(
                 swiftSettings: fast),
         // Layer 4: models, and training (optimizers, losses, trainer).
         .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"], swiftSettings: fast),
-        .target(name: "FunnelTrain", dependencies: ["FunnelModels"], swiftSettings: fast),
+        .target(name: "FunnelTrain", dependencies: ["FunnelModels", .product(name: "Yams", package: "Yams")], swiftSettings: fast),
         .target(name: "FunnelBench", dependencies: ["FunnelTrain"], swiftSettings: fast),
         // Layer 5: faces.
         .executableTarget(

@@ -74,8 +74,9 @@ public final class MMoE: MultiTaskModel {
     public let experts: [any ExpertBlock]
     public let gates: [SoftmaxGate]
     public let towers: [MLP]
-    /// Binary tasks get `.logit` heads, continuous ones `.value` heads (identity output, baselines.md §14).
-    public let taskKinds: [TaskKind]
+    /// Binary tasks get `.logit` heads, continuous ones `.value` heads (identity output, baselines.md §14), or
+    /// 3-wide `.zeroInflatedLognormal` heads under a ZILN loss (`TaskTower.outputWidth(for:)`).
+    public let tasks: [TaskSpec]
 
     public init(configuration c: Configuration, features: FeatureLayout, tasks: [TaskSpec], using rng: inout SeededGenerator) {
         configuration = c
@@ -89,10 +90,10 @@ public final class MMoE: MultiTaskModel {
                             name: "experts.\(i)", using: &rng)
         }
         gates = tasks.indices.map { t in SoftmaxGate(inputWidth: input, experts: c.kinds.count, name: "gates.\(t)", using: &rng) }
-        taskKinds = tasks.map(\.kind)
+        self.tasks = tasks
         towers = tasks.indices.map { t in
-            MLP(inputWidth: width, hiddenWidths: c.towerWidths, batchNorm: c.batchNorm,
-                dropout: c.dropout, outputLayer: true, name: "towers.\(t)", using: &rng)
+            MLP(inputWidth: width, hiddenWidths: c.towerWidths, batchNorm: c.batchNorm, dropout: c.dropout, outputLayer: true,
+                outputs: TaskTower.outputWidth(for: tasks[t]), name: "towers.\(t)", using: &rng)
         }
     }
 
@@ -110,7 +111,7 @@ public final class MMoE: MultiTaskModel {
         let heads = zip(gates, towers).map { gate, tower in
             tower(mixture(weights: gate(e, context), experts: expertOutputs), context)
         }
-        return ModelOutput(heads: zip(heads, taskKinds).map { z, kind in kind == .binary ? .logit(z) : .value(z) })
+        return ModelOutput(heads: zip(heads, tasks).map { z, task in TaskHead(z, for: task) })
     }
 
     /// Gate weights per task for a batch (for inspection), each `[batch, experts]`.

@@ -75,7 +75,7 @@ struct AnyCodingKey: CodingKey {
 extension Decoder {
     /// Throws when the object being decoded has a key that `Keys` does not list (a typo in a schema must not be
     /// silently ignored).
-    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+    public func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
         let known = Set(Keys.allCases.map(\.stringValue))
         let container = try self.container(keyedBy: AnyCodingKey.self)
         if let unknown = container.allKeys.first(where: { !known.contains($0.stringValue) }) {

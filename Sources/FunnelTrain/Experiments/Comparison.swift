@@ -2,56 +2,136 @@ import Foundation
 import FunnelCore
 import FunnelData
 import FunnelModels
+import FunnelNN
 
 /// Several models × several seeds on one dataset: each run trains with early stopping on the validation
 /// split, restores its best weights and is scored once on the test split. The result aggregates mean ± sample
 /// standard deviation per model, task and metric (metrics.md §11).
 public struct Comparison {
-    /// One model of the comparison: a display name and how to build it for a seed.
+    /// One model of the comparison: a display name, how to build it for a seed, and optionally its own loss
+    /// balancing (ablations such as "HTLNet's architecture trained with PCGrad").
     public struct Entry {
         public var name: String
         public var build: (_ seed: UInt64) throws -> any MultiTaskModel
+        /// Overrides the comparison's `training.balancing` for this entry (nil: the shared one).
+        public var balancing: BalancingMethod?
+        /// The registry model and configuration the entry builds, when it comes from a registry (for reports).
+        public var specification: AnyMultiTaskModel.Configuration?
 
-        public init(name: String, build: @escaping (_ seed: UInt64) throws -> any MultiTaskModel) {
+        public init(name: String, balancing: BalancingMethod? = nil, specification: AnyMultiTaskModel.Configuration? = nil,
+                    build: @escaping (_ seed: UInt64) throws -> any MultiTaskModel) {
             self.name = name
             self.build = build
+            self.balancing = balancing
+            self.specification = specification
         }
+
+        /// An entry that builds registry model `model` with the partial `configuration` for `features` and `tasks`,
+        /// initialised from `SeededGenerator(seed: runSeed)`. The configuration is checked now (by building once),
+        /// so a typo fails before any training.
+        public static func registry(_ registry: ModelRegistry = .standard, name: String, model: String, configuration: JSONValue? = nil,
+                                    balancing: BalancingMethod? = nil, features: FeatureLayout, tasks: [TaskSpec]) throws -> Entry {
+            var probe = SeededGenerator(seed: 0)
+            let full = try registry.makeModel(named: model, configuration: configuration, features: features, tasks: tasks, using: &probe)
+            return Entry(name: name, balancing: balancing, specification: full.specification) { seed in
+                var rng = SeededGenerator(seed: seed)
+                return try registry.makeModel(named: model, configuration: configuration, features: features, tasks: tasks, using: &rng)
+            }
+        }
+    }
+
+    /// Which runs record their model's inspection report (`ModelInspection`), for models that offer one.
+    public enum InspectionScope: String, Codable, Sendable {
+        case none, firstSeed, everyRun
     }
 
     public var entries: [Entry]
     public var seeds: [UInt64]
     public var training: TrainingConfiguration
     public var tasks: [TaskSpec]
+    public var inspection: InspectionScope
+    /// Test rows the inspections average over.
+    public var inspectionRows: Int
 
-    public init(entries: [Entry], seeds: [UInt64], training: TrainingConfiguration, tasks: [TaskSpec]) {
+    public init(entries: [Entry], seeds: [UInt64], training: TrainingConfiguration, tasks: [TaskSpec],
+                inspection: InspectionScope = .firstSeed, inspectionRows: Int = 4096) {
         self.entries = entries
         self.seeds = seeds
         self.training = training
         self.tasks = tasks
+        self.inspection = inspection
+        self.inspectionRows = inspectionRows
     }
 
-    /// Runs every model with every seed; `progress` receives one line per finished run.
+    /// Runs every model with every seed (entries in order, seeds inner). `log` gives each run its training log
+    /// (nil: silent); `progress` receives one line per finished run. Sets `ThreadPool.shared.activeThreads` when
+    /// `training.threads` is set.
     public func run(train: EncodedTable, validation: any BatchSource, test: any BatchSource,
-                    log: TrainingLog? = nil, progress: (String) -> Void = { _ in }) throws -> ComparisonResult {
+                    log: (_ entry: String, _ seed: UInt64) throws -> TrainingLog? = { _, _ in nil },
+                    progress: (String) -> Void = { _ in }) throws -> ComparisonResult {
+        if let threads = training.threads { ThreadPool.shared.activeThreads = threads }
+        let names = entries.map(\.name)
+        if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw ComparisonError.duplicateEntry(duplicate)
+        }
+        try checkEntries(on: train)
         var runs: [ComparisonRun] = []
         for entry in entries {
-            for seed in seeds {
+            for (index, seed) in seeds.enumerated() {
                 var configuration = training
                 configuration.seed = seed
+                if let balancing = entry.balancing { configuration.balancing = balancing }
                 let model = try entry.build(seed)
-                let trainer = try Trainer(model: model, tasks: tasks, configuration: configuration, log: log)
+                let trainer = try Trainer(model: model, tasks: tasks, configuration: configuration, log: try log(entry.name, seed))
                 let clock = ElapsedTimer()
                 let summary = try trainer.fit(train: train, validation: validation)
                 let seconds = clock.seconds
                 let evaluation = try trainer.evaluator.evaluate(model, on: test, tasks: tasks)
-                let run = ComparisonRun(model: entry.name, seed: seed, bestEpoch: summary.bestEpoch, epochs: summary.history.count,
+                var run = ComparisonRun(model: entry.name, seed: seed, bestEpoch: summary.bestEpoch, epochs: summary.history.count,
                                         steps: summary.steps, trainingSeconds: seconds, parameters: model.parameterCount,
                                         validation: summary.validation, test: evaluation.metrics)
+                if inspection == .everyRun || (inspection == .firstSeed && index == 0) {
+                    let rows = Array(0..<min(inspectionRows, test.rowCount))
+                    run.inspection = rows.isEmpty ? nil : ModelInspection.markdown(of: model, batch: test.batch(rows: rows))
+                }
                 runs.append(run)
                 progress(run.line)
             }
         }
-        return ComparisonResult(models: entries.map(\.name), tasks: tasks.map(\.name), seeds: seeds, runs: runs)
+        return ComparisonResult(models: names, tasks: tasks.map(\.name), seeds: seeds, runs: runs,
+                                specifications: entries.map { ComparisonResult.EntryDescription($0, training: training) },
+                                training: training)
+    }
+}
+
+extension Comparison {
+    /// Builds every entry once and runs it on two training rows, so that a model that cannot train these tasks
+    /// (e.g. no ZILN head for a ZILN task) fails before any training starts.
+    public func checkEntries(on train: EncodedTable) throws {
+        guard train.rowCount > 0 else { return }
+        let batch = train.batch(rows: Array(0..<min(2, train.rowCount)))
+        for entry in entries {
+            do {
+                let model = try entry.build(seeds.first ?? 0)
+                let output = model(batch, ForwardContext.inference())
+                try checkLossHeads(output, tasks: tasks)
+            } catch {
+                throw ComparisonError.entryFailed(entry.name, "\(error)")
+            }
+        }
+    }
+}
+
+/// Why a comparison cannot run.
+public enum ComparisonError: Error, CustomStringConvertible {
+    case duplicateEntry(String)
+    case entryFailed(String, String)
+
+    public var description: String {
+        switch self {
+        case .duplicateEntry(let name): return "two comparison entries are named '\(name)'; label one (label=model)"
+        case let .entryFailed(name, reason): return "model '\(name)': \(reason)"
+        }
     }
 }
 
@@ -66,57 +146,11 @@ public struct ComparisonRun: Codable, Sendable {
     public var parameters: Int
     public var validation: [String: [String: Double]]
     public var test: [String: [String: Double]]
+    /// The model's inspection report (Markdown), when the comparison recorded one for this run.
+    public var inspection: String?
 
     var line: String {
         let scores = test.keys.sorted().compactMap { task in test[task]?["auc"].map { "\(task) auc \(fixed($0, 4))" } }
         return "\(model) seed \(seed): best epoch \(bestEpoch)/\(epochs), \(fixed(trainingSeconds, 1))s  " + scores.joined(separator: "  ")
     }
 }
-
-/// Every run of a comparison, with aggregation and rendering.
-public struct ComparisonResult: Codable, Sendable {
-    public var models: [String]
-    public var tasks: [String]
-    public var seeds: [UInt64]
-    public var runs: [ComparisonRun]
-
-    /// Mean and sample standard deviation of a test metric over seeds, or nil when no run reports it.
-    public func aggregate(model: String, task: String, metric: String) -> (mean: Double, std: Double, values: [Double])? {
-        let values = runs.filter { $0.model == model }.compactMap { $0.test[task]?[metric] }
-        guard !values.isEmpty else { return nil }
-        let mean = values.reduce(0, +) / Double(values.count)
-        let variance = values.count > 1 ? values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1) : 0
-        return (mean, variance.squareRoot(), values)
-    }
-
-    /// Test metrics reported by every task, in a stable order (AUC and friends first).
-    public var metricNames: [String] {
-        let preferred = ["auc", "gauc", "logloss", "nrmse", "nmae", "gini", "spearman", "rmse", "mae", "mse", "calibration", "loss"]
-        let present = Set(runs.flatMap { $0.test.values.flatMap(\.keys) })
-        return preferred.filter(present.contains) + present.subtracting(preferred).sorted()
-    }
-
-    /// A Markdown table: one row per model, one column per task × metric, cells `mean ± std` over seeds.
-    public func markdown(metrics: [String]? = nil, digits: Int = 4) -> String {
-        let chosen = metrics ?? metricNames.filter { $0 != "loss" && $0 != "calibration" && $0 != "mse" }
-        var columns: [(task: String, metric: String)] = []
-        for task in tasks {
-            for metric in chosen where runs.contains(where: { $0.test[task]?[metric] != nil }) { columns.append((task, metric)) }
-        }
-        var lines = ["| Model | " + columns.map { "\($0.task) \($0.metric)" }.joined(separator: " | ") + " | s/run |",
-                     "|---|" + columns.map { _ in "---|" }.joined() + "---|"]
-        for model in models {
-            let cells = columns.map { column -> String in
-                guard let a = aggregate(model: model, task: column.task, metric: column.metric) else { return "–" }
-                return "\(fixed(a.mean, digits)) ± \(fixed(a.std, digits))"
-            }
-            let seconds = runs.filter { $0.model == model }.map(\.trainingSeconds)
-            lines.append("| \(model) | " + cells.joined(separator: " | ") + " | \(fixed(seconds.reduce(0, +) / Double(max(seconds.count, 1)), 1)) |")
-        }
-        return lines.joined(separator: "\n") + "\n\nMean ± sample std over seeds \(seeds.map(String.init).joined(separator: ", ")); test split, "
-            + "best validation epoch per run.\n"
-    }
-}
-
-/// `value` with `digits` decimals.
-func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }

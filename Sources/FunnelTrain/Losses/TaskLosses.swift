@@ -92,3 +92,47 @@ extension LossReduction {
         }
     }
 }
+
+extension TaskHead {
+    /// Whether `taskLossTerms` can apply `loss` to this head (the table above).
+    public func supports(_ loss: TaskLoss) -> Bool {
+        switch (self, loss) {
+        case (.logit, .binaryCrossEntropy), (.chain, .binaryCrossEntropy), (.probability, .binaryCrossEntropy),
+             (.value, .squaredError), (.value, .huber), (.zeroInflatedLognormal, .zeroInflatedLognormal):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The head's kind, for messages: `logit`, `chain`, `probability`, `value`, `zeroInflatedLognormal`.
+    public var kindName: String {
+        switch self {
+        case .logit: return "logit"
+        case .chain: return "chain"
+        case .probability: return "probability"
+        case .value: return "value"
+        case .zeroInflatedLognormal: return "zeroInflatedLognormal"
+        }
+    }
+}
+
+/// A model whose heads do not fit the tasks' losses (found before training by `checkLossHeads`).
+public struct TaskLossError: Error, CustomStringConvertible, Equatable {
+    public let task: String
+    public let loss: String
+    public let head: String
+
+    public var description: String {
+        "task '\(task)': the model gives a \(head) head, which the task's loss \(loss) cannot train "
+            + "(a ZILN loss needs a model with 3-wide ZILN towers; or set the task's loss to mse/huber)"
+    }
+}
+
+/// Throws `TaskLossError` when a head of `output` cannot be trained with its task's loss — run it on one small
+/// batch before training so that a mismatch is an error message rather than a precondition failure mid-run.
+public func checkLossHeads(_ output: ModelOutput, tasks: [TaskSpec]) throws {
+    for (head, task) in zip(output.heads, tasks) where !head.supports(task.loss) {
+        throw TaskLossError(task: task.name, loss: "\(task.loss)", head: head.kindName)
+    }
+}

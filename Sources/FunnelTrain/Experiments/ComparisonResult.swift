@@ -1,0 +1,162 @@
+import Foundation
+import FunnelModels
+
+/// Every run of a comparison, with aggregation (mean ± sample standard deviation over seeds) and rendering as
+/// Markdown, JSON and an SVG chart.
+public struct ComparisonResult: Codable, Sendable {
+    /// What one entry of the comparison was: its registry model and configuration and its loss balancing.
+    public struct EntryDescription: Codable, Equatable, Sendable {
+        public var name: String
+        /// Registry name and full configuration (nil for entries not built through a registry).
+        public var specification: AnyMultiTaskModel.Configuration?
+        public var balancing: BalancingMethod
+
+        init(_ entry: Comparison.Entry, training: TrainingConfiguration) {
+            name = entry.name
+            specification = entry.specification
+            balancing = entry.balancing ?? training.balancing
+        }
+    }
+
+    /// One aggregated cell: a test metric of one model on one task over every seed.
+    public struct Cell: Codable, Equatable, Sendable {
+        public var model: String
+        public var task: String
+        public var metric: String
+        public var mean: Double
+        /// Sample standard deviation (n − 1); 0 for a single run.
+        public var std: Double
+        /// The per-seed values, in seed order.
+        public var values: [Double]
+    }
+
+    /// Entry names in order.
+    public var models: [String]
+    public var tasks: [String]
+    public var seeds: [UInt64]
+    public var runs: [ComparisonRun]
+    public var entries: [EntryDescription]?
+    public var training: TrainingConfiguration?
+    /// A description of the data (set by the caller).
+    public var data: String?
+
+    public init(models: [String], tasks: [String], seeds: [UInt64], runs: [ComparisonRun], specifications: [EntryDescription]? = nil,
+                training: TrainingConfiguration? = nil, data: String? = nil) {
+        self.models = models
+        self.tasks = tasks
+        self.seeds = seeds
+        self.runs = runs
+        self.entries = specifications
+        self.training = training
+        self.data = data
+    }
+
+    /// Mean and sample standard deviation of a test metric over seeds, or nil when no run reports it.
+    public func aggregate(model: String, task: String, metric: String) -> (mean: Double, std: Double, values: [Double])? {
+        let values = runs.filter { $0.model == model }.compactMap { $0.test[task]?[metric] }
+        guard !values.isEmpty else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.count > 1 ? values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1) : 0
+        return (mean, variance.squareRoot(), values)
+    }
+
+    /// Test metrics reported by any task, in a stable order (AUC and friends first).
+    public var metricNames: [String] {
+        let preferred = ["auc", "gauc", "logloss", "nrmse", "nmae", "gini", "spearman", "rmse", "mae", "mse", "calibration", "loss"]
+        let present = Set(runs.flatMap { $0.test.values.flatMap(\.keys) })
+        return preferred.filter(present.contains) + present.subtracting(preferred).sorted()
+    }
+
+    /// The metrics the Markdown table shows by default (the JSON has them all).
+    public static let tableMetrics = ["auc", "gauc", "logloss", "nrmse", "gini", "spearman"]
+
+    /// Every model × task × metric with at least one value.
+    public var cells: [Cell] {
+        models.flatMap { model in
+            tasks.flatMap { task in
+                metricNames.compactMap { metric in
+                    aggregate(model: model, task: task, metric: metric).map {
+                        Cell(model: model, task: task, metric: metric, mean: $0.mean, std: $0.std, values: $0.values)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A Markdown table: one row per model, one column per task × metric, cells `mean ± std` over seeds, and the
+    /// mean training seconds per run.
+    public func markdown(metrics: [String]? = nil, digits: Int = 4) -> String {
+        let chosen = metrics ?? Self.tableMetrics
+        var columns: [(task: String, metric: String)] = []
+        for task in tasks {
+            for metric in chosen where runs.contains(where: { $0.test[task]?[metric] != nil }) { columns.append((task, metric)) }
+        }
+        var lines = ["| Model | " + columns.map { "\($0.task) \($0.metric)" }.joined(separator: " | ") + " | s/run |",
+                     "|---|" + columns.map { _ in "---:|" }.joined() + "---:|"]
+        for model in models {
+            let cells = columns.map { column -> String in
+                guard let a = aggregate(model: model, task: column.task, metric: column.metric) else { return "–" }
+                return "\(fixed(a.mean, digits)) ± \(fixed(a.std, digits))"
+            }
+            let seconds = runs.filter { $0.model == model }.map(\.trainingSeconds)
+            lines.append("| \(model) | " + cells.joined(separator: " | ") + " | \(fixed(seconds.reduce(0, +) / Double(max(seconds.count, 1)), 1)) |")
+        }
+        return lines.joined(separator: "\n") + "\n\nMean ± sample std over seeds \(seeds.map(String.init).joined(separator: ", ")); test split, "
+            + "best validation epoch per run.\n"
+    }
+
+    /// The full Markdown report: data, the table, and one line per run (best epoch, time, parameters).
+    public var report: String {
+        var text = "# Comparison\n\n"
+        if let data { text += "Data: \(data)\n\n" }
+        if let training {
+            text += "Training: \(training.epochs) epochs max, batch \(training.batchSize), \(training.optimizer.kind.rawValue) "
+                + "lr \(training.optimizer.learningRate), early stopping on \(training.earlyStopping.monitor) "
+                + "(patience \(training.earlyStopping.patience)).\n\n"
+        }
+        text += markdown() + "\n## Runs\n\n| Model | seed | best epoch | epochs | steps | seconds | parameters |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        for run in runs {
+            text += "| \(run.model) | \(run.seed) | \(run.bestEpoch) | \(run.epochs) | \(run.steps) | \(fixed(run.trainingSeconds, 1)) | \(run.parameters) |\n"
+        }
+        return text
+    }
+
+    /// What `comparison.json` holds: the aggregated cells and every run.
+    public struct Document: Codable, Sendable {
+        public var summary: [Cell]
+        public var comparison: ComparisonResult
+    }
+
+    /// `comparison.json`: `{"summary": [cells], "comparison": {…this result…}}`, sorted keys.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(Document(summary: cells, comparison: self))
+    }
+
+    /// The inspection reports recorded by the runs, as one Markdown document (nil when there are none).
+    public var inspections: String? {
+        let recorded = runs.filter { $0.inspection != nil }
+        guard !recorded.isEmpty else { return nil }
+        return "# Model inspections\n\n" + recorded.map { "## \($0.model), seed \($0.seed)\n\n\($0.inspection!)\n" }.joined(separator: "\n")
+    }
+
+    /// Writes `comparison.md`, `comparison.json`, `comparison.svg` (chart of `plotMetric`, see `ComparisonChart`)
+    /// and, when any run recorded one, `inspections.md` into `directory` (created). Returns the files written.
+    @discardableResult
+    public func write(to directory: URL, plotMetric: String? = nil) throws -> [URL] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var files: [(String, Data)] = [("comparison.md", Data(report.utf8)), ("comparison.json", try jsonData()),
+                                       ("comparison.svg", Data(ComparisonChart(self, metric: plotMetric).svg.utf8))]
+        if let inspections { files.append(("inspections.md", Data(inspections.utf8))) }
+        return try files.map { name, data in
+            let url = directory.appendingPathComponent(name)
+            try data.write(to: url, options: .atomic)
+            return url
+        }
+    }
+}
+
+/// `value` with `digits` decimals.
+func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
