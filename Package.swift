@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelModelsTests", dependencies: ["FunnelModels", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
         .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
+        .testTarget(name: "FunnelBenchTests", dependencies: ["FunnelBench"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -9,6 +9,10 @@ Every model of the registry (torch_models.MODELS, the same names as Funnel's Mod
 training-step subcommand on the parity benchmark data: two binary tasks (ctr, ctcvr; the labels are
 nested for chained models: ctcvr := ctr * ctcvr), the model's defaults with the speed-run dropout
 (--dropout, for models with a `dropout` option), then --config overrides (Swift configuration keys).
+`--tasks amount` adds a third, continuous core task (amount = ctcvr · (1 + u), standardised, MSE) as Funnel's
+`TrainingBenchmark` does; `--balancing htlnet` runs HTLNet's per-task-gradient step (one backward pass per task,
+the shared gradients adjusted toward the core task's, htlnet.md §5) instead of summing the losses.
+`funnel bench step --peer` calls these subcommands and compares parameter counts and throughput.
 """
 import argparse
 import json
@@ -94,31 +98,84 @@ def build_batches(gen, n_batches, batch):
             for s in ((i % per_epoch) * batch for i in range(n_batches))]
 
 
+AMOUNT_TASK = {"name": "amount", "kind": "continuous", "loss": "mse"}
+
+
+def with_amount(batches):
+    """Adds the amount column (ctcvr · (1 + u), u = PortableRandom(0, 20, row in batch)), standardised with the
+    mean and population deviation over all batches (Funnel's TargetScaling of the benchmark)."""
+    raw = [y[:, 1] * (1 + torch.from_numpy(fs.uniform(0, 20, np.arange(len(y))).astype(np.float32)))
+           for _, _, y in batches]
+    values = torch.cat(raw).double()
+    mean, scale = float(values.mean()), float(values.std(unbiased=False))
+    return [(xc, xd, torch.cat([y, ((a - mean) / scale).unsqueeze(1)], dim=1))
+            for (xc, xd, y), a in zip(batches, raw)]
+
+
+def htlnet_step(model, opt, tasks):
+    """One step of HTLNet's regime: per-task gradients of the shared parameters, adjusted toward the core (last)
+    task's and summed; task-specific parameters take their ordinary gradients (Funnel's HTLNetBalancer)."""
+    shared = model.shared_parameters()
+    ids = {id(p) for p in shared}
+    specific = [p for p in model.parameters() if id(p) not in ids]
+
+    def step(xc, xd, y):
+        opt.zero_grad(set_to_none=True)
+        out = model(xc, xd, y)
+        losses = tm.task_losses(out, y, tasks)
+        flat = []
+        for loss, task in zip(losses, tasks):
+            grads = torch.autograd.grad(loss * task.get("weight", 1.0), shared + specific, retain_graph=True,
+                                        allow_unused=True)
+            for p, g in zip(specific, grads[len(shared):]):
+                if g is not None:
+                    p.grad = g if p.grad is None else p.grad + g
+            flat.append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
+                                   for p, g in zip(shared, grads[:len(shared)])]))
+        combined, _ = tm.htlnet_adjust(flat, core=len(tasks) - 1)
+        offset = 0
+        for p in shared:
+            p.grad = combined[offset:offset + p.numel()].view_as(p).clone()
+            offset += p.numel()
+        if out.aux is not None:
+            out.aux.backward()
+        opt.step()
+        return sum(loss.detach() for loss in losses)
+
+    return step
+
+
 def bench_model(args):
     torch.manual_seed(0)
     t0 = time.perf_counter()
     gen = fs.ParityGenerator(seed=0, n_fields=40, n_dense=10, rho=0.5)
     batches = build_batches(gen, args.warmup + args.steps, args.batch)
-    data_s = time.perf_counter() - t0
     config = {"dropout": args.dropout} if "dropout" in tm.DEFAULTS[args.model] else {}
     config.update(json.loads(args.config) if args.config else {})
-    tasks = tm.TWO_BINARY_TASKS
+    tasks = tm.TWO_BINARY_TASKS + ([AMOUNT_TASK] if args.tasks == "amount" else [])
     model = tm.build_model(args.model, gen.vocab.tolist(), gen.D, tasks, config)
-    if getattr(model, "chained", False):
+    chained = getattr(model, "chained", False)
+    if chained:
         batches = [(xc, xd, torch.stack([y[:, 0], y[:, 0] * y[:, 1]], dim=1)) for xc, xd, y in batches]
+    if args.tasks == "amount":
+        batches = with_amount(batches)
+    data_s = time.perf_counter() - t0
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     flops_per_step = 6 * args.batch * tm.linear_macs(model)
 
-    def step(xc, xd, y):
+    def summed_step(xc, xd, y):
         opt.zero_grad(set_to_none=True)
         loss = tm.total_loss(model(xc, xd, y), y, tasks)
         loss.backward()
         opt.step()
         return loss.detach()
 
+    step = htlnet_step(model, opt, tasks) if args.balancing == "htlnet" else summed_step
     losses, step_ms = [], []
     for i, b in enumerate(batches):
+        if hasattr(model, "set_step"):
+            model.set_step(i)
         t = time.perf_counter()
         loss = step(*b)
         dt = time.perf_counter() - t
@@ -133,7 +190,9 @@ def bench_model(args):
            "batch": args.batch, "samples_per_s": round(args.steps * args.batch / total_s, 1),
            "ms_per_step_median": round(med, 3), "ms_per_step_p90": round(p90, 3),
            "gflops": round(flops_per_step / (total_s / args.steps) / 1e9, 3),
-           "flops_per_step": flops_per_step, "peak_rss_mib": round(rss_mib, 1)}
+           "flops_per_step": flops_per_step, "peak_rss_mib": round(rss_mib, 1),
+           "parameters": sum(p.numel() for p in model.parameters()), "chained": chained,
+           "first_loss": losses[0], "last_loss": losses[-1]}
     k = max(1, min(5, len(losses) // 4))
     loss_msg = (f"loss mean of first {k} steps {np.mean(losses[:k]):.4f} -> "
                 f"last {k} steps {np.mean(losses[-k:]):.4f}")
@@ -173,6 +232,10 @@ def main(argv=None):
         m.add_argument("--batch", type=int, default=1024)
         m.add_argument("--steps", type=int, default=30)
         m.add_argument("--warmup", type=int, default=5)
+        m.add_argument("--tasks", choices=("two", "amount"), default="two",
+                       help="two binary tasks, or those plus a continuous core task 'amount'")
+        m.add_argument("--balancing", choices=("fixed", "htlnet"), default="fixed",
+                       help="summed losses, or HTLNet's per-task gradient adjustment (needs --tasks amount)")
         m.add_argument("--json", action="store_true")
         m.set_defaults(func=bench_model, model=name)
     args = ap.parse_args(argv)

@@ -279,35 +279,37 @@ class MixedMMoE(EmbeddingModel):
 
 class TaskNetwork(EmbeddingModel):
     """One task's network of a single-task CTR model (PerTaskModel): own embedding, then `kind`'s
-    layers (dcn, dcnV2, nfm, autoIntPlus, fint, xDeepFM) -> [B]."""
+    layers (dcn, dcnV2, nfm, autoIntPlus, fint, xDeepFM) -> [B]. cfg["dropout"] (default 0) is the rate after
+    every hidden MLP layer and, for NFM, on the pooled vector before its batch norm (as Funnel's networks)."""
 
     def __init__(self, kind, vocab, n_dense, d, cfg):
         super().__init__(vocab, n_dense, d)
         self.kind, f, width = kind, self.n_fields, self.input_width
-        bn = cfg.get("batch_norm", True)
+        bn, p = cfg.get("batch_norm", True), cfg.get("dropout", 0.0)
+        self.dropout = p
         if kind in ("dcn", "dcnV2"):
             self.stacked = cfg.get("stacked", False)
             self.cross = CrossNetwork(width, **cfg["cross"])
-            self.deep = MLP(width, cfg["deep"], bn, output=False)
+            self.deep = MLP(width, cfg["deep"], bn, output=False, dropout=p)
             self.output = nn.Linear(self.deep.out_dim if self.stacked else width + self.deep.out_dim, 1)
         elif kind == "nfm":
             self.linear = FirstOrderTerm(vocab, n_dense, bias=False)
-            self.bi_norm = nn.BatchNorm1d(d)
+            self.bi_norm = nn.BatchNorm1d(d) if cfg.get("bi_norm", True) else None
             self.pooling = BiInteraction(f, d)
-            self.tower = MLP(d, cfg["tower"], bn, output=True)
+            self.tower = MLP(d, cfg["tower"], bn, output=True, dropout=p)
         elif kind == "autoIntPlus":
             self.autoint = AutoInt(f, d, **cfg["autoint"])
             a = self.autoint.layers[-1].attention
             self.attention_output = nn.Linear(f * a.heads * a.d_k, 1)
-            self.deep = MLP(width, cfg["deep"], bn, output=True)
+            self.deep = MLP(width, cfg["deep"], bn, output=True, dropout=p)
         elif kind == "fint":
             self.fint = FieldInteraction(f, d, **cfg["fint"])
-            self.tower = MLP(width, cfg["tower"], bn, output=True)
+            self.tower = MLP(width, cfg["tower"], bn, output=True, dropout=p)
         elif kind == "xDeepFM":
             self.linear = FirstOrderTerm(vocab, n_dense)
             self.cin = CIN(f, d, **cfg["cin"])
             self.cin_output = nn.Linear(sum(_cin_pooled(cfg["cin"])), 1)
-            self.deep = MLP(width, cfg["deep"], bn, output=True)
+            self.deep = MLP(width, cfg["deep"], bn, output=True, dropout=p)
 
     def forward(self, x_cat, x_dense):
         e = self.embed(x_cat, x_dense)
@@ -316,7 +318,12 @@ class TaskNetwork(EmbeddingModel):
             h = self.deep(crossed) if self.stacked else torch.cat([crossed, self.deep(e)], dim=1)
             return self.output(h).squeeze(-1)
         if self.kind == "nfm":
-            return self.linear(x_cat, x_dense) + self.tower(self.bi_norm(self.pooling(e)))
+            pooled = self.pooling(e)
+            if self.dropout > 0:
+                pooled = nn.functional.dropout(pooled, self.dropout, self.training)
+            if self.bi_norm is not None:
+                pooled = self.bi_norm(pooled)
+            return self.linear(x_cat, x_dense) + self.tower(pooled)
         if self.kind == "autoIntPlus":
             return self.attention_output(self.autoint(e)).squeeze(-1) + self.deep(e)
         if self.kind == "fint":

@@ -14,7 +14,10 @@ Tensors, in the parity format of make_parity_fixtures.py:
   forward); exact.grad.{param} the float64 gradient from the same state (config.zero_gradient
   lists the parameters whose exact gradient is 0, e.g. biases feeding a batch norm); adam.{param}
   after one Adam(lr = 0.01) step; eval.{t} raw outputs in evaluation mode afterwards.
-  defaults.json holds every registry model's default configuration.
+  defaults.json holds every registry model's default configuration and, under "parameterCounts", the
+  twin's parameter count at those defaults on the parity benchmark layout (40 fields of
+  funnel_synth.ParityGenerator + 10 dense, two binary tasks; HTLNet with a third, continuous task).
+  `--defaults-only` rewrites just defaults.json.
 """
 import json
 import os
@@ -162,17 +165,35 @@ def make_case(file, name, tasks, config, shifts):
     print(f"wrote {os.path.relpath(path, ROOT)} ({len(tensors)} tensors, loss {loss.item():.6f})")
 
 
+def parameter_counts():
+    """Each twin's parameter count at its defaults on the parity benchmark layout."""
+    import funnel_synth as fs
+    vocab = fs.ParityGenerator(seed=0, n_fields=40, n_dense=10, rho=0.5).vocab.tolist()
+    amount = {"name": "amount", "kind": "continuous", "loss": "mse"}
+    counts = {}
+    for name in tm.MODELS:
+        tasks = tm.TWO_BINARY_TASKS + ([amount] if name == "htlnet" else [])
+        counts[name] = sum(p.numel() for p in tm.build_model(name, vocab, 10, tasks).parameters())
+    return counts
+
+
+def write_defaults():
+    with open(os.path.join(OUT, "defaults.json"), "w") as fh:
+        json.dump({"description": "Default configuration of every registry model (bench/torch_models DEFAULTS); "
+                                  "parameterCounts: the twins' at those defaults on the parity benchmark layout.",
+                   "defaults": tm.DEFAULTS, "parameterCounts": parameter_counts()}, fh, indent=1, sort_keys=True)
+    print("wrote Tests/Fixtures/models/defaults.json")
+
+
 def main():
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float32)
     torch.use_deterministic_algorithms(True)
     os.makedirs(OUT, exist_ok=True)
-    for case in CASES:
-        make_case(*case)
-    with open(os.path.join(OUT, "defaults.json"), "w") as fh:
-        json.dump({"description": "Default configuration of every registry model (bench/torch_models DEFAULTS).",
-                   "defaults": tm.DEFAULTS}, fh, indent=1, sort_keys=True)
-    print("wrote Tests/Fixtures/models/defaults.json")
+    if "--defaults-only" not in sys.argv[1:]:
+        for case in CASES:
+            make_case(*case)
+    write_defaults()
 
 
 if __name__ == "__main__":

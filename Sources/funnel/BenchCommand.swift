@@ -69,9 +69,18 @@ extension Bench {
 
     struct Step: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Training-step throughput of MMoE on the census-like parity data (batch 1024, Adam, dropout 0.2).")
+            abstract: "Training-step throughput of registry models on the census-like parity data, with the PyTorch twins.",
+            discussion: """
+                Parity configuration (baselines.md §1.8): d = 16, dropout 0.2 where the model has one, batch 1024, Adam \
+                lr 1e-3, two binary tasks. Each Funnel run is a fresh process, as each PyTorch run. Specs: a registry \
+                name; name/fixed or name/htlnet for that loss balancing (htlnet adds a continuous core task); \
+                mmoe~name for an MMoE whose expert count matches name's parameter count.
+                """)
 
         @OptionGroup var options: BenchOptions
+
+        @Option(help: "Benchmark cases, comma-separated (default: the multi-task baselines and the CTR models).")
+        var models = BenchmarkCase.defaultSpecs.joined(separator: ",")
 
         @Option(help: "Timed steps per run.")
         var steps = 30
@@ -82,36 +91,46 @@ extension Bench {
         @Option(help: "Alternate Funnel and PyTorch runs this many times; report medians and the median ratio.")
         var rounds = 1
 
+        @Flag(help: .hidden)
+        var emitJSON = false
+
         func run() throws {
-            print("| impl | threads | samples/s | ms/step (median) | ms/step (p90) | GFLOP/s | peak RSS MiB | loss first → last |")
-            print("|---|---:|---:|---:|---:|---:|---:|---|")
-            var summary: [String] = []
-            for t in options.threadCounts {
-                var funnelRuns: [TrainingBenchmark.Result] = [], torchRuns: [[String: Any]] = [], ratios: [Double] = []
-                for _ in 0..<rounds {
-                    let funnel = TrainingBenchmark(threads: t, steps: steps, warmup: warmup).runMMoE()
-                    funnelRuns.append(funnel)
-                    guard options.peer else { continue }
-                    let lines = try PyTorchPeer().run(["mmoe", "--threads", "\(t)", "--steps", "\(steps)", "--warmup", "\(warmup)"])
-                    guard let torch = lines.first(where: { $0["bench"] as? String == "mmoe" }),
-                          let samples = torch["samples_per_s"] as? Double else { continue }
-                    torchRuns.append(torch)
-                    ratios.append(funnel.samplesPerSecond / samples)
+            let cases = try models.split(separator: ",").map { try BenchmarkCase.parse(String($0)) }
+            if emitJSON {
+                for benchCase in cases {
+                    for t in options.threadCounts {
+                        let result = try TrainingBenchmark(threads: t, steps: steps, warmup: warmup).run(benchCase)
+                        print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+                    }
                 }
-                let median = { (values: [Double]) in Statistics.median(values) }
-                let f = funnelRuns
-                print("| Funnel | \(t) | \(format(median(f.map(\.samplesPerSecond)), 0)) | \(format(median(f.map(\.millisecondsPerStepMedian)))) | "
-                      + "\(format(median(f.map(\.millisecondsPerStepP90)))) | \(format(median(f.map(\.gflops)))) | "
-                      + "\(format(f.map(\.peakResidentMiB).max()!, 0)) | \(format(f[0].firstLoss, 3)) → \(format(f[0].lastLoss, 3)) |")
-                guard !torchRuns.isEmpty else { continue }
-                let number = { (key: String) in median(torchRuns.map { ($0[key] as? Double) ?? .nan }) }
-                print("| PyTorch | \(t) | \(format(number("samples_per_s"), 0)) | \(format(number("ms_per_step_median"))) | "
-                      + "\(format(number("ms_per_step_p90"))) | \(format(number("gflops"))) | \(format(number("peak_rss_mib"), 0)) | |")
-                summary.append("\(t) thread\(t == 1 ? "" : "s"): Funnel/PyTorch = \(String(format: "%.2f", median(ratios)))× samples/s "
-                               + "(median of \(ratios.count) alternating runs; range \(String(format: "%.2f", ratios.min()!))–\(String(format: "%.2f", ratios.max()!))), "
-                               + "peak RSS \(format(f.map(\.peakResidentMiB).max()!, 0)) vs \(format(number("peak_rss_mib"), 0)) MiB")
+                return
             }
-            if !summary.isEmpty { print(""); summary.forEach { print($0) } }
+            let comparison = StepComparison(cases: cases, threadCounts: options.threadCounts, rounds: rounds, steps: steps,
+                                            warmup: warmup, peer: options.peer ? PyTorchPeer() : nil)
+            print(StepComparison.header)
+            let rows = try comparison.run(funnel: runIsolated) { row in
+                print(StepComparison.markdown(row))
+                fflush(stdout)
+            }
+            print("")
+            StepComparison.notes(rows).forEach { print($0) }
+        }
+
+        /// One Funnel measurement in a child process of this executable (so each run's peak RSS is its own).
+        private func runIsolated(_ benchCase: BenchmarkCase, threads: Int) throws -> TrainingBenchmark.Result {
+            let process = Process()
+            process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+            process.arguments = ["bench", "step", "--emit-json", "--models", benchCase.label, "--threads", "\(threads)",
+                                 "--steps", "\(steps)", "--warmup", "\(warmup)"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw ValidationError("Funnel run of \(benchCase.label) exited with status \(process.terminationStatus)")
+            }
+            return try JSONDecoder().decode(TrainingBenchmark.Result.self, from: data)
         }
     }
 }

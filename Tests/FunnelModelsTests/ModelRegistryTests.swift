@@ -27,9 +27,9 @@ final class ModelRegistryTests: XCTestCase {
         guard case .object(let file) = try JSONValue(data: Data(contentsOf: url)), case .object(let twins)? = file["defaults"] else {
             return XCTFail("defaults.json has no defaults object")
         }
-        // The multi-task baselines are twinned in bench/torch_models; the CTR, DEPHN, HTLNet and APEM twins have their
-        // own parity fixtures.
-        XCTAssertTrue(Set(twins.keys).isSubset(of: registry.names), "\(twins.keys.sorted())")
+        // Every registry name is twinned in bench/torch_models (the CTR, DEPHN, HTLNet and APEM twins through the
+        // adapters of twins.py; their numerics are checked by their own parity fixtures).
+        XCTAssertEqual(Set(twins.keys), Set(registry.names))
         // MMoE's expert-kind options are twinned by bench/torch_ctr.py (CTRParityTests), not by the registry twin,
         // which builds MLP experts only: compare the rest, and check those options default to MLP experts.
         let twinnedElsewhere: [String: Set<String>] = ["mmoe": ["expertKind", "expertKinds", "expertSettings"]]
@@ -42,6 +42,27 @@ final class ModelRegistryTests: XCTestCase {
                 swift = .object(fields)
             }
             assertEquivalent(swift, twin, entry.name)
+        }
+    }
+
+    /// `defaults.json`'s `parameterCounts`: every twin, built at the registry defaults on the parity benchmark layout
+    /// (HTLNet with a third, continuous task), has exactly as many parameters as the Swift model — the architecture
+    /// check behind `funnel bench step --peer`'s throughput ratios.
+    func testParameterCountsMatchThePyTorchTwins() throws {
+        let url = ParityFixture.directory(area: "models").appendingPathComponent("defaults.json")
+        guard case .object(let file) = try JSONValue(data: Data(contentsOf: url)), case .object(let counts)? = file["parameterCounts"] else {
+            return XCTFail("defaults.json has no parameterCounts object")
+        }
+        XCTAssertEqual(Set(counts.keys), Set(registry.names))
+        let generator = ParityBenchmarkGenerator()
+        for name in registry.names {
+            guard case .number(let expected)? = counts[name] else { continue }
+            var tasks = generator.tasks
+            if name == "htlnet" { tasks.append(TaskSpec(name: "amount", kind: .continuous)) }
+            var rng = SeededGenerator(seed: 1)
+            let model = try registry.makeModel(named: name, configuration: nil as JSONValue?, features: generator.layout, tasks: tasks,
+                                               using: &rng)
+            XCTAssertEqual(model.parameterCount, Int(expected), name)
         }
     }
 

@@ -18,6 +18,8 @@ from .losses import chained_bce, multitask_bce, task_losses, total_loss, ziln_lo
 from .mixtures import CGC, MMoE, MMoEModel, OMoE, PLE, SharedBottom, SingleTask  # noqa: F401
 from .htlnet import AttentionFusion, HTLNet, LabelEmbedding, htlnet_adjust  # noqa: F401
 from .apem import APEMReconstruction, InducedSetAttention, PatternSelector, SetAttentionBlock, SqueezeExcitation  # noqa: F401
+from .twins import (APEM_DEFAULTS, CTR_DEFAULTS, DEPHN_DEFAULTS, HTLNET_DEFAULTS, MTPHN_DEFAULTS, APEMModel,  # noqa: F401
+                    HTLNetModel, ctr_model, dephn_model, mtphn_model)
 
 _BASE = {"embeddingWidth": 16, "batchNorm": True, "dropout": 0.0}
 _ESCM2 = {**_BASE, "backbone": "towers", "towerWidths": [256, 128, 64], "experts": 8, "expertWidths": [16],
@@ -28,7 +30,8 @@ _AITM = {"variant": "official", "embeddingWidth": 16, "towerWidths": [128, 64, 3
          "towerDropouts": [0.1, 0.3, 0.3], "transferDropout": 0.3, "batchNorm": False, "headWidths": [],
          "headDropout": 0.0, "calibratorWeight": 0.6, "l2Penalty": 1e-6, "regressionHead": "direct"}
 
-# name -> (class, default configuration); the same names and defaults as Swift's registry.
+# name -> (constructor, default configuration); the same names and defaults as Swift's registry (every name of
+# ModelRegistry.standard is twinned; the CTR, HTLNet, DEPHN/MT-PHN and APEM adapters are in twins.py).
 REGISTRY = {
     "single-task": (SingleTask, {**_BASE, "bottomWidths": [256, 128], "towerWidths": [64], "shareEmbedding": False}),
     "shared-bottom": (SharedBottom, {**_BASE, "bottomWidths": [256, 128], "towerWidths": [64]}),
@@ -44,6 +47,11 @@ REGISTRY = {
     "aitm-mtreclib": (AITM, {**_AITM, "variant": "mtreclib", "towerWidths": [512, 256], "towerDropouts": [0.2, 0.2],
                              "batchNorm": True, "headWidths": [128, 64], "headDropout": 0.2,
                              "calibratorWeight": 0.0, "l2Penalty": 0.0}),
+    **{name: (ctr_model(name), defaults) for name, defaults in CTR_DEFAULTS.items()},
+    "htlnet": (HTLNetModel, HTLNET_DEFAULTS),
+    "dephn": (dephn_model, DEPHN_DEFAULTS),
+    "mt-phn": (mtphn_model, MTPHN_DEFAULTS),
+    "apem-reconstruction": (APEMModel, APEM_DEFAULTS),
 }
 MODELS = list(REGISTRY)
 DEFAULTS = {name: defaults for name, (_, defaults) in REGISTRY.items()}

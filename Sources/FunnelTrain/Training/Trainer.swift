@@ -19,8 +19,9 @@ public final class Trainer {
     public let balancer: LossBalancer
     /// Optimizer of the balancer's own parameters (uncertainty weighting's s_t): same kind, no weight decay.
     private let balancerOptimizer: Optimizer
-    /// Per-task target transforms, fitted on the training split in `fit` (identity until then).
-    public private(set) var targetScalings: [TargetScaling]
+    /// Per-task target transforms, fitted on the training split in `fit` (identity until then). Set them directly
+    /// only when driving `step` without `fit` (benchmarks).
+    public var targetScalings: [TargetScaling]
     /// Steps whose batch had no row in a task's loss space, per task.
     public private(set) var emptyBatches: [Int]
     /// Receives progress lines and JSONL records; nil trains silently.
@@ -129,8 +130,10 @@ public final class Trainer {
         return Dictionary(uniqueKeysWithValues: zip(tasks.map(\.name), sums.map { $0 / count }))
     }
 
-    /// One optimisation step; returns the per-task losses before the update.
-    func step(_ batch: Batch, epoch: Int) throws -> [Float] {
+    /// One optimisation step on `batch` (what `fit` runs per batch): schedule update, forward, task losses, the
+    /// balancer's backward, clipping, optimizer update. Returns the per-task losses before the update; throws
+    /// `TrainingError.nonFinite` on a NaN/Inf loss.
+    public func step(_ batch: Batch, epoch: Int) throws -> [Float] {
         (model as? TrainingScheduleAware)?.trainingProgress(step: globalStep, epoch: epoch)
         let tape = Tape()
         let context = ForwardContext(tape: tape, mode: .training, rng: SeededGenerator(seed: stepSeed))
