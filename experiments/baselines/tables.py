@@ -2,10 +2,11 @@
 """Tables and the plot of experiments/baselines.md from the raw results in experiments/baselines/.
 
   python3 experiments/baselines/tables.py census      # census/parity.md: Funnel vs PyTorch test AUC per task
-  python3 experiments/baselines/tables.py synthetic   # synthetic/table.md, synthetic/mse-vs-correlation.svg
+  python3 experiments/baselines/tables.py synthetic experiments/baselines/synthetic/lr0.01 [all]
+      # <dir>/table.md and <dir>/mse-vs-correlation.svg (replicates 0–4), or table-all.md / …-all.svg
 
 census: census/funnel/comparison.json (funnel compare) and census/pytorch/<model>.json (bench/pytorch_train.py).
-synthetic: synthetic/p<p>/seed<s>/comparison.json (one compare per cosine p and replicate s: data seed = model
+synthetic: <dir>/p<p>/seed<s>/comparison.json (one compare per cosine p and replicate s: data seed = model
 seed = s) and synthetic/correlations.txt (`funnel synth correlated` output per data seed).
 """
 import json
@@ -18,7 +19,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CENSUS_MODELS = ["single-task", "shared-bottom", "omoe", "mmoe", "ple"]
 SYNTHETIC_MODELS = ["shared-bottom", "omoe", "mmoe"]
 COSINES = ["0.5", "0.9", "1.0"]
-SEEDS = [0, 1, 2, 3, 4]
 TOLERANCE = 0.002
 
 
@@ -33,8 +33,8 @@ def census():
     with open(os.path.join(HERE, "census/funnel/comparison.json")) as f:
         funnel = json.load(f)["comparison"]
     tasks = funnel["tasks"]
-    lines = ["| model | params (Funnel / PyTorch) | task | Funnel test AUC | PyTorch test AUC | Δ (Funnel − PyTorch) | within ±0.002 |",
-             "|---|---|---|---:|---:|---:|:---:|"]
+    lines = ["| model | params (Funnel / PyTorch) | task | Funnel test AUC | PyTorch test AUC | Δ (Funnel − PyTorch) | Δ / SE | within ±0.002 |",
+             "|---|---|---|---:|---:|---:|---:|:---:|"]
     epochs = ["| model | Funnel best epoch / epochs run (seeds 0–4) | PyTorch best epoch / epochs run |", "|---|---|---|"]
     worst = 0.0
     for model in CENSUS_MODELS:
@@ -46,14 +46,17 @@ def census():
             fm, fs = mean_std([r["test"][task]["auc"] for r in funnel_runs])
             tm, ts = mean_std([r["test"][task]["auc"] for r in torch_runs])
             delta = fm - tm
+            se = math.sqrt(fs ** 2 / len(funnel_runs) + ts ** 2 / len(torch_runs))
+            ratio = f"{delta / se:+.1f}" if se > 0 else "—"
             worst = max(worst, abs(delta))
             ok = "yes" if abs(delta) <= TOLERANCE else "**no**"
             lines.append(f"| {model if i == 0 else ''} | {params if i == 0 else ''} | {task} | {fm:.4f} ± {fs:.4f} | "
-                         f"{tm:.4f} ± {ts:.4f} | {delta:+.4f} | {ok} |")
+                         f"{tm:.4f} ± {ts:.4f} | {delta:+.4f} | {ratio} | {ok} |")
         funnel_epochs = ", ".join("%d/%d" % (r["bestEpoch"], r["epochs"]) for r in funnel_runs)
         torch_epochs = ", ".join("%d/%d" % (r["best_epoch"], r["epochs"]) for r in torch_runs)
         epochs.append(f"| {model} | {funnel_epochs} | {torch_epochs} |")
-    text = "\n".join(lines) + f"\n\nLargest |Δ|: {worst:.4f}.\n\n" + "\n".join(epochs) + "\n"
+    text = "\n".join(lines) + f"\n\nLargest |Δ|: {worst:.4f}. SE = √(s_F²/5 + s_P²/5), the standard error of the " \
+        "difference of the two means (Welch).\n\n" + "\n".join(epochs) + "\n"
     with open(os.path.join(HERE, "census/parity.md"), "w") as f:
         f.write(text)
     print(text)
@@ -72,12 +75,19 @@ def correlations():
     return found
 
 
-def synthetic_results():
-    """{(p, model, task): [test mse per replicate]} and the per-replicate correlations."""
+def replicates(directory):
+    """The replicate seeds present under directory/p<p>/ for every cosine."""
+    found = [{int(name[4:]) for name in os.listdir(os.path.join(directory, f"p{p}"))
+              if name.startswith("seed") and os.path.isdir(os.path.join(directory, f"p{p}", name))} for p in COSINES]
+    return sorted(set.intersection(*found))
+
+
+def synthetic_results(directory, seeds):
+    """{(p, model, task): [test mse per replicate]}."""
     results = {}
     for p in COSINES:
-        for s in SEEDS:
-            with open(os.path.join(HERE, f"synthetic/p{p}/seed{s}/comparison.json")) as f:
+        for s in seeds:
+            with open(os.path.join(directory, f"p{p}/seed{s}/comparison.json")) as f:
                 comparison = json.load(f)["comparison"]
             for run in comparison["runs"]:
                 for task, metrics in run["test"].items():
@@ -85,41 +95,51 @@ def synthetic_results():
     return results
 
 
-def synthetic():
-    results, corr = synthetic_results(), correlations()
+def synthetic(directory, scope="first5"):
+    """scope "first5": replicates 0–4 (the issue's table) → table.md, mse-vs-correlation.svg; "all": every replicate
+    present → table-all.md, mse-vs-correlation-all.svg."""
+    seeds = replicates(directory)
+    seeds, suffix = (seeds, "-all") if scope == "all" else ([s for s in seeds if s < 5], "")
+    results, corr = synthetic_results(directory, seeds), correlations()
     tasks = sorted({task for (_, _, task) in results})
-    header = "| cosine p | measured corr(y₁, y₂), data seeds 0–4 | model | " + " | ".join(f"{t} test MSE" for t in tasks) + \
-             " | mean test MSE | paired Δ vs shared-bottom |"
-    lines = [header, "|---|---|---|" + "---:|" * (len(tasks) + 2)]
+    header = "| cosine p | measured corr(y₁, y₂) over data seeds " + f"{seeds[0]}–{seeds[-1]} | model | " + " | ".join(f"{t} test MSE" for t in tasks) + \
+             " | mean test MSE | paired Δ vs shared-bottom | paired Δ vs omoe |"
+    lines = [header, "|---|---|---|" + "---:|" * (len(tasks) + 3)]
     for p in COSINES:
-        cs = [corr[(p, s)] for s in SEEDS]
+        cs = [corr[(p, s)] for s in seeds]
         cm, csd = mean_std(cs)
-        base = [sum(v) / len(tasks) for v in zip(*(results[(p, "shared-bottom", t)] for t in tasks))]
+        def averaged(model):
+            return [sum(v) / len(tasks) for v in zip(*(results[(p, model, t)] for t in tasks))]
+
+        def paired(model, reference):
+            if model == reference or SYNTHETIC_MODELS.index(model) < SYNTHETIC_MODELS.index(reference):
+                return "—"
+            dm, ds = mean_std([a - b for a, b in zip(averaged(model), averaged(reference))])
+            return f"{dm:+.4f} ± {ds:.4f}"
         for i, model in enumerate(SYNTHETIC_MODELS):
             cells = []
             for t in tasks:
                 m, s = mean_std(results[(p, model, t)])
                 cells.append(f"{m:.4f} ± {s:.4f}")
-            per_replicate = [sum(v) / len(tasks) for v in zip(*(results[(p, model, t)] for t in tasks))]
-            mm, ms = mean_std(per_replicate)
-            dm, ds = mean_std([a - b for a, b in zip(per_replicate, base)])
-            delta = "—" if model == "shared-bottom" else f"{dm:+.4f} ± {ds:.4f}"
-            corr_text = f"{cm:.3f} ± {csd:.3f} ({', '.join(f'{c:.3f}' for c in cs)})" if i == 0 else ""
+            mm, ms = mean_std(averaged(model))
+            listed = f" ({', '.join(f'{c:.3f}' for c in cs)})" if len(cs) <= 5 else f", range {min(cs):.3f}–{max(cs):.3f}"
+            corr_text = f"{cm:.3f} ± {csd:.3f}{listed}" if i == 0 else ""
             lines.append(f"| {p if i == 0 else ''} | {corr_text} | {model} | " + " | ".join(cells) +
-                         f" | {mm:.4f} ± {ms:.4f} | {delta} |")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "synthetic/table.md"), "w") as f:
+                         f" | {mm:.4f} ± {ms:.4f} | {paired(model, 'shared-bottom')} | {paired(model, 'omoe')} |")
+    text = "\n".join(lines) + f"\n\nMean ± sample std over {len(seeds)} replicates (data seed = model seed = " \
+        f"{seeds[0]}–{seeds[-1]}); paired Δ: mean ± std of the per-replicate difference of the two-task mean test MSE.\n"
+    with open(os.path.join(directory, f"table{suffix}.md"), "w") as f:
         f.write(text)
     print(text)
-    plot(results, corr, tasks)
+    plot(results, corr, tasks, directory, seeds, suffix)
 
 
-def plot(results, corr, tasks):
+def plot(results, corr, tasks, directory, seeds, suffix):
     """x = mean measured label correlation, y = mean over tasks of the test MSE, error bars = ±1 std over replicates."""
     points = {}
     for model in SYNTHETIC_MODELS:
         for p in COSINES:
-            x = mean_std([corr[(p, s)] for s in SEEDS])[0]
+            x = mean_std([corr[(p, s)] for s in seeds])[0]
             per_replicate = [sum(v) / len(tasks) for v in zip(*(results[(p, model, t)] for t in tasks))]
             points.setdefault(model, []).append((x, *mean_std(per_replicate)))
     width, height, left, right, top, bottom = 640, 420, 70, 150, 40, 55
@@ -140,7 +160,8 @@ def plot(results, corr, tasks):
     colors = {"shared-bottom": "#4477aa", "omoe": "#ee6677", "mmoe": "#228833"}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<text x="{width / 2 - 60}" y="20" font-size="14">Synthetic MMoE data: test MSE vs label correlation</text>',
+           f'<text x="{width / 2}" y="22" font-size="14" text-anchor="middle">MMoE synthetic data, {os.path.basename(directory)}, '
+           f'{len(seeds)} replicates: test MSE vs label correlation</text>',
            f'<line x1="{left}" y1="{sy(y0)}" x2="{width - right}" y2="{sy(y0)}" stroke="black"/>',
            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{sy(y0)}" stroke="black"/>']
     for k in range(0, 11, 2):
@@ -151,7 +172,7 @@ def plot(results, corr, tasks):
         y = y0 + (y1 - y0) * k / 5
         out.append(f'<line x1="{left - 5}" y1="{sy(y):.1f}" x2="{left}" y2="{sy(y):.1f}" stroke="black"/>'
                    f'<text x="{left - 50}" y="{sy(y) + 4:.1f}">{y:.3f}</text>')
-    out.append(f'<text x="{left + 60}" y="{height - 12}">measured label correlation corr(y₁, y₂) (mean over 5 data seeds)</text>')
+    out.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">measured label correlation corr(y₁, y₂) (mean over {len(seeds)} data seeds)</text>')
     out.append(f'<text x="16" y="{top + 200}" transform="rotate(-90 16 {top + 200})">test MSE, mean of 2 tasks (±1 std)</text>')
     for j, (model, pts) in enumerate(points.items()):
         color, shift = colors[model], (j - 1) * 0.006
@@ -167,9 +188,12 @@ def plot(results, corr, tasks):
         out.append(f'<line x1="{width - right + 15}" y1="{ly}" x2="{width - right + 40}" y2="{ly}" stroke="{color}" stroke-width="2"/>'
                    f'<text x="{width - right + 46}" y="{ly + 4}">{model}</text>')
     out.append("</svg>")
-    with open(os.path.join(HERE, "synthetic/mse-vs-correlation.svg"), "w") as f:
+    with open(os.path.join(directory, f"mse-vs-correlation{suffix}.svg"), "w") as f:
         f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
-    {"census": census, "synthetic": synthetic}[sys.argv[1]]()
+    if sys.argv[1] == "census":
+        census()
+    else:
+        synthetic(*sys.argv[2:4])
