@@ -59,3 +59,11 @@ public final class AnyMultiTaskModel: MultiTaskModel {
 
     public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput { model(batch, context) }
 }
+
+/// The wrapper passes training progress on, so trainers reach a schedule-aware model (HTLNet's Gumbel temperature)
+/// also when it was built through the registry; for other models it does nothing.
+extension AnyMultiTaskModel: TrainingScheduleAware {
+    public func trainingProgress(step: Int, epoch: Int) {
+        (model as? TrainingScheduleAware)?.trainingProgress(step: step, epoch: epoch)
+    }
+}
