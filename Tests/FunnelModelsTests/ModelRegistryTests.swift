@@ -66,6 +66,21 @@ final class ModelRegistryTests: XCTestCase {
         }
     }
 
+    /// The type-erased wrapper passes training progress on: a Trainer anneals the Gumbel temperature of an HTLNet
+    /// built through the registry, as of one built directly.
+    func testTrainerAnnealsARegistryBuiltHTLNet() throws {
+        let schedule = JSONValue.object(["initial": .number(4), "decay": .number(0.5), "interval": .number(2), "minimum": .number(0.5)])
+        let tasks = ModelTestInputs.tasks(continuous: .squaredError)
+        var rng = SeededGenerator(seed: 4)
+        let model = try registry.makeModel(named: "htlnet", configuration: .object(["embeddingWidth": .number(4), "temperature": schedule]),
+                                           features: ModelTestInputs.layout, tasks: tasks, using: &rng)
+        let htlnet = try XCTUnwrap(model.model as? HTLNet)
+        XCTAssertEqual(htlnet.temperature, 4)
+        let trainer = try Trainer(model: model, tasks: tasks, configuration: TrainingConfiguration())
+        for _ in 0..<5 { _ = try trainer.step(ModelTestInputs.batch(tasks: tasks), epoch: 0) }
+        XCTAssertEqual(htlnet.temperature, 1, "the fifth step ran at step index 4: 4 · 0.5^2")
+    }
+
     private func assertEquivalent(_ swift: JSONValue, _ python: JSONValue, _ path: String) {
         switch (swift, python) {
         case let (.object(a), .object(b)):

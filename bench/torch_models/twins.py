@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from .apem import APEMReconstruction
 from .htlnet import HTLNet
-from .layers import Output, logit_output
+from .layers import Output, logit_output, task_head
 
 _CTR_COMMON = {"embeddingWidth": 16, "shareEmbedding": False, "batchNorm": True, "dropout": 0}
 CTR_DEFAULTS = {
@@ -191,4 +191,5 @@ class HTLNetModel(HTLNet):
         return [p for n, p in self.named_parameters() if n.startswith(("embedding.", "dense_projection."))]
 
     def forward(self, x_cat, x_dense, y=None):
-        return logit_output(torch.stack(super().forward(x_cat, x_dense, self.tau), dim=1), self.tasks)
+        # One tensor per head (not a stacked [B, T]): a per-task backward pass then reaches only that task's graph.
+        return Output([task_head(z, task) for z, task in zip(super().forward(x_cat, x_dense, self.tau), self.tasks)])
