@@ -16,11 +16,11 @@ import FunnelNN
 /// task's own prediction mixing a 2-row label table); IFU = `AttentionFusion`. The stop-gradient sits on the
 /// transferred *inputs* p_t and rep_t, so tasks interact only through the embedding while the label tables and
 /// fusion units still learn from later losses. Training adjusts the per-task embedding gradients toward the core
-/// task's (`HTLNetGradientAdjustment` and `PerTaskGradientStep` in FunnelTrain).
+/// task's (`HTLNetGradientAdjustment`, applied by `HTLNetBalancer`, balancing `htlnet`, in FunnelTrain).
 ///
 /// Heads: `.logit` for binary tasks; the core task is `.value` (`.zeroInflatedLognormal`, tower width 3, when its
 /// loss is ZILN). The core target is transformed for training by its `TaskSpec.targetTransform` (default for HTLNet:
-/// `.standardize`) and predictions are inverse-transformed before metrics (`FittedTargetTransform`).
+/// `.standardize`) and predictions are inverse-transformed before metrics (`TargetScaling`).
 ///
 /// ## Confidence and switches
 /// Almost everything below the abstract is [SECONDARY] (a paper note and a third-party reimplementation). Each
@@ -43,7 +43,7 @@ import FunnelNN
 /// | Core loss [SECONDARY / extension] | MSE | the core `TaskSpec.loss` (`.huber`, `.zeroInflatedLognormal`) |
 /// | Core target transform [DECISION] | standardize | the core `TaskSpec.targetTransform` |
 /// | Loss weights [DECISION] | 1 | `TaskSpec.weight` |
-/// | Gradient adjustment [SECONDARY] | `.htl` | `PerTaskGradientStep.Rule` (`.sum` = "w/o Optimization", `.custom` for PCGrad / MetaBalance) |
+/// | Gradient adjustment [SECONDARY] | balancing `htlnet` | `BalancingMethod` (`fixed` = "w/o Optimization", `pcgrad`, `metabalance`) |
 /// | α, γ, C, projection/magnitude halves, norm source, clip mode | 1, 0.1, 10, on/on, after projection, symmetric | `HTLNetGradientAdjustment` fields |
 ///
 /// Parameters: `embedding.weight`, `dense_projection.*`, `towers.t.{linears.i, output}.*`, `label_embeddings.t.weight`,

@@ -45,7 +45,7 @@ final class APEMModelTests: XCTestCase {
         return APEMReconstruction(configuration: c, features: Self.layout, tasks: tasks, using: &rng)
     }
 
-    func testDegenerateCaseIsExactlyMMoE() {
+    func testDegenerateCaseIsExactlyMMoE() throws {
         let c = Self.small {
             $0.useDGT = false
             $0.patternSelector = .mmoeGate
@@ -71,7 +71,7 @@ final class APEMModelTests: XCTestCase {
         let stepM = TrainingStep(model: mmoe, tasks: Self.tasks, optimizer: Adam(learningRate: 0.01))
         var rngA = SeededGenerator(seed: 4), rngM = SeededGenerator(seed: 4)
         for round in 0..<2 {
-            XCTAssertEqual(stepA(batch, rng: &rngA), stepM(batch, rng: &rngM), "losses, step \(round)")
+            XCTAssertEqual(try stepA(batch, rng: &rngA).losses, try stepM(batch, rng: &rngM).losses, "losses, step \(round)")
         }
         for (a, m) in zip(apem.parameters + apem.buffers, mmoe.parameters + mmoe.buffers) {
             XCTAssertTrue(bitIdentical(a.value, m.value), "\(a.name) after two steps")
@@ -82,7 +82,7 @@ final class APEMModelTests: XCTestCase {
         Tensor(shape: [output.heads.count * output.heads[0].logit.shape[0]], values: output.heads.flatMap { $0.logit.value.scalars })
     }
 
-    func testSwitchesShapeTheModel() {
+    func testSwitchesShapeTheModel() throws {
         let d = 4, fields = 4, h = 6
         func names(_ c: APEMReconstruction.Configuration) -> [String: [Int]] {
             Dictionary(uniqueKeysWithValues: model(c).parameters.map { ($0.name, $0.value.shape) })
@@ -115,7 +115,7 @@ final class APEMModelTests: XCTestCase {
             let m = model(c)
             let step = TrainingStep(model: m, tasks: Self.tasks, optimizer: Adam(learningRate: 0.01))
             var rng = SeededGenerator(seed: 5)
-            let losses = step(Self.batch(rows: 10, seed: 6), rng: &rng)
+            let losses = try step(Self.batch(rows: 10, seed: 6), rng: &rng).losses
             XCTAssertTrue(losses.allSatisfy(\.isFinite), label)
             for p in m.parameters {
                 guard let g = p.grad else { XCTFail("\(label): no gradient for \(p.name)"); continue }
@@ -128,7 +128,7 @@ final class APEMModelTests: XCTestCase {
                        [5, fields * d], "gates score shared + task-specific patterns")
     }
 
-    func testHeadsFollowOutputModeAndTaskKinds() {
+    func testHeadsFollowOutputModeAndTaskKinds() throws {
         let tasks = Self.tasks + [TaskSpec(name: "amount", kind: .continuous, parent: "purchase")]
         let batch = Self.batch(rows: 8, seed: 7, amount: true)
         let independent = model(Self.small(), tasks: tasks)(batch, .inference())
@@ -150,7 +150,7 @@ final class APEMModelTests: XCTestCase {
         XCTAssertEqual(logits.shape, [8, 3])
     }
 
-    func testCalibratorIsATrainingTermOnConsecutiveBinarySteps() {
+    func testCalibratorIsATrainingTermOnConsecutiveBinarySteps() throws {
         let batch = Self.batch(rows: 16, seed: 8)
         let m = model(Self.small { $0.calibratorWeight = 0.6 })
         // Shift the second tower's output so that the later step is predicted above the earlier one on some rows.

@@ -35,7 +35,7 @@ final class CTRModelTests: XCTestCase {
     private func check<Model: MultiTaskModel>(
         _ type: Model.Type, _ configuration: Model.Configuration, components: [String], label: String,
         file: StaticString = #filePath, line: UInt = #line
-    ) {
+    ) throws {
         var rng = SeededGenerator(seed: 3)
         let model = Model(configuration: configuration, features: SmallProblem.features, tasks: SmallProblem.tasks, using: &rng)
         let names = model.parameters.map(\.name)
@@ -65,53 +65,53 @@ final class CTRModelTests: XCTestCase {
 
         let step = TrainingStep(model: model, tasks: SmallProblem.tasks, optimizer: Adam(learningRate: 0.01))
         var stepRNG = SeededGenerator(seed: 4)
-        let first = step(batch, rng: &stepRNG)
+        let first = try step(batch, rng: &stepRNG).losses
         var last = first
-        for _ in 0..<30 { last = step(batch, rng: &stepRNG) }
+        for _ in 0..<30 { last = try step(batch, rng: &stepRNG).losses }
         for t in 0..<2 {
             XCTAssertTrue(last[t].isFinite && last[t] < 0.8 * first[t], "\(label) task \(t): loss \(first[t]) → \(last[t])",
                           file: file, line: line)
         }
     }
 
-    func testDCN() {
-        check(DCN.self, DCNConfiguration(embeddingWidth: 4, crossLayers: 2, deepWidths: [8, 6]),
+    func testDCN() throws {
+        try check(DCN.self, DCNConfiguration(embeddingWidth: 4, crossLayers: 2, deepWidths: [8, 6]),
               components: ["cross.layers.1.weight", "deep.linears.1", "deep.norms.0", "output."], label: "DCN")
     }
 
-    func testDCNV2Forms() {
+    func testDCNV2Forms() throws {
         for form in [CrossNetwork.Form.full, .lowRank, .mixture] {
             let cross = CrossNetwork.Options(layers: 2, form: form, rank: 3, experts: 2)
-            check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: cross, deepWidths: [8]),
+            try check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: cross, deepWidths: [8]),
                   components: ["cross.layers.1.", "deep.linears.0", "output."], label: "DCN-V2 \(form)")
         }
-        check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: .init(layers: 2), structure: .stacked, deepWidths: [8]),
+        try check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: .init(layers: 2), structure: .stacked, deepWidths: [8]),
               components: ["cross.layers.1.weight", "deep.linears.0", "output."], label: "DCN-V2 stacked")
     }
 
-    func testNFM() {
-        check(NFM.self, NFMConfiguration(embeddingWidth: 4, towerWidths: [8]),
+    func testNFM() throws {
+        try check(NFM.self, NFMConfiguration(embeddingWidth: 4, towerWidths: [8]),
               components: ["linear.embedding.weight", "linear.dense_projection.weight", "bi_norm.", "tower.linears.0", "tower.output."],
               label: "NFM")
     }
 
-    func testAutoIntPlus() {
-        check(AutoIntPlus.self, AutoIntPlusConfiguration(embeddingWidth: 4, attention: .init(layers: 2, heads: 2, headWidth: 2), deepWidths: [8]),
+    func testAutoIntPlus() throws {
+        try check(AutoIntPlus.self, AutoIntPlusConfiguration(embeddingWidth: 4, attention: .init(layers: 2, heads: 2, headWidth: 2), deepWidths: [8]),
               components: ["autoint.layers.1.attention.query.weight", "autoint.layers.0.residual.weight", "attention_output.", "deep.output."],
               label: "AutoInt+")
     }
 
-    func testFINT() {
-        check(FINT.self, FINTConfiguration(embeddingWidth: 4, interaction: .init(layers: 2), towerWidths: [8, 8]),
+    func testFINT() throws {
+        try check(FINT.self, FINTConfiguration(embeddingWidth: 4, interaction: .init(layers: 2), towerWidths: [8, 8]),
               components: ["fint.layers.1.weight", "fint.layers.1.scale", "tower.linears.1", "tower.output."], label: "FINT")
     }
 
-    func testXDeepFM() {
-        check(XDeepFM.self, XDeepFMConfiguration(embeddingWidth: 4, cin: .init(layerSizes: [4, 2]), deepWidths: [8]),
+    func testXDeepFM() throws {
+        try check(XDeepFM.self, XDeepFMConfiguration(embeddingWidth: 4, cin: .init(layerSizes: [4, 2]), deepWidths: [8]),
               components: ["linear.bias", "cin.layers.1.weight", "cin_output.", "deep.output."], label: "xDeepFM")
     }
 
-    func testSharedEmbedding() {
+    func testSharedEmbedding() throws {
         var rng = SeededGenerator(seed: 5)
         let model = DCN(configuration: DCNConfiguration(embeddingWidth: 4, shareEmbedding: true, crossLayers: 1, deepWidths: [4]),
                         features: SmallProblem.features, tasks: SmallProblem.tasks, using: &rng)

@@ -90,7 +90,7 @@ final class DEPHNTests: XCTestCase {
         }
     }
 
-    func testVirtualGradientRunsOnlyInTrainingForwards() {
+    func testVirtualGradientRunsOnlyInTrainingForwards() throws {
         let batch = Self.batch()
         let model = Self.make(Self.small())
         _ = model(batch, .inference())
@@ -110,7 +110,7 @@ final class DEPHNTests: XCTestCase {
 
     // MARK: Structure of the switches
 
-    func testDefaultStructureAndSharedParameters() {
+    func testDefaultStructureAndSharedParameters() throws {
         let model = Self.make(Self.small())
         let names = Set(model.parameters.map(\.name))
         for expected in ["embedding.weight", "dense_projection.weight", "attention.query.weight", "attention.output.weight",
@@ -132,7 +132,7 @@ final class DEPHNTests: XCTestCase {
                                                "public_heads.0.weight", "private_heads.0.weight"]))
     }
 
-    func testPlacementsAndSwitches() {
+    func testPlacementsAndSwitches() throws {
         let cfPublic = Self.make(Self.small { $0.placement = .dnnPublicCFPublic; $0.mappings = .rmSinCos })
         XCTAssertEqual(cfPublic.publicExpertNames, ["dnn.0", "dnn.1", "dnn.2", "cross", "field"])
         XCTAssertEqual(cfPublic.valueGates[0].weight.value.shape, [5, 3])
@@ -162,7 +162,7 @@ final class DEPHNTests: XCTestCase {
         }
     }
 
-    func testHeadsForContinuousTasksAndAveragedProbabilities() {
+    func testHeadsForContinuousTasksAndAveragedProbabilities() throws {
         let tasks = [TaskSpec(name: "click", kind: .binary), TaskSpec(name: "amount", kind: .continuous)]
         let batch = Self.batch()
         let values = Self.make(Self.small(), tasks: tasks)(batch, .inference())
@@ -236,7 +236,7 @@ final class DEPHNTests: XCTestCase {
 
     // MARK: Training
 
-    func testTrainingStepsLowerTheLossOfDEPHNAndMTPHN() {
+    func testTrainingStepsLowerTheLossOfDEPHNAndMTPHN() throws {
         let batch = Self.batch(rows: 32)
         var rng = SeededGenerator(seed: 11)
         let dephn = DEPHN(configuration: Self.small(), features: Self.features, tasks: Self.binaryTasks, using: &rng)
@@ -245,15 +245,15 @@ final class DEPHNTests: XCTestCase {
         configuration.expertWidths = [8, 6]
         configuration.embeddingInit = .xavierUniform
         let mtphn = MTPHN(configuration: configuration, features: Self.features, tasks: Self.binaryTasks, using: &rng)
-        func train(_ model: some MultiTaskModel) -> (Float, Float) {
+        func train(_ model: some MultiTaskModel) throws -> (Float, Float) {
             let step = TrainingStep(model: model, tasks: Self.binaryTasks, optimizer: Adam(learningRate: 0.01))
             var stepRNG = SeededGenerator(seed: 0)
-            let first = step(batch, rng: &stepRNG).reduce(0, +)
+            let first = try step(batch, rng: &stepRNG).losses.reduce(0, +)
             var last = first
-            for _ in 0..<40 { last = step(batch, rng: &stepRNG).reduce(0, +) }
+            for _ in 0..<40 { last = try step(batch, rng: &stepRNG).losses.reduce(0, +) }
             return (first, last)
         }
-        for (name, (first, last)) in [("dephn", train(dephn)), ("mt-phn", train(mtphn))] {
+        for (name, (first, last)) in [("dephn", try train(dephn)), ("mt-phn", try train(mtphn))] {
             XCTAssertLessThan(last, 0.5 * first, "\(name): loss \(first) → \(last)")
         }
         XCTAssertNotNil(dephn.lastVirtualGradient)

@@ -10,8 +10,8 @@ import FunnelTrain
 /// PyTorch parity of HTLNet on `Tests/Fixtures/models/htlnet*.json` (written by `scripts/make_htlnet_fixtures.py`
 /// from the twin in `bench/torch_models.py`): a training forward with the Gumbel noise Funnel draws from the
 /// step's generator (the script ports `SeededGenerator`), the per-task losses and per-task shared gradients,
-/// then full `PerTaskGradientStep`s — HTLNet's adjustment (`grad_htl`, computed step by step in PyTorch) and the
-/// plain sum (`grad_sum`) on the shared embedding, ordinary gradients elsewhere, one Adam step, and the
+/// then full `TrainingStep`s — HTLNet's adjustment (`HTLNetBalancer` ; `grad_htl`, computed step by step in PyTorch) and the
+/// plain sum (`grad_sum`, fixed weights) on the shared embedding, ordinary gradients elsewhere, one Adam step, and the
 /// evaluation forward. `htlnet.json` has the default switches, `htlnet_ablations.json` the ablations together.
 ///
 /// Tolerance: 1e-5 relative with the default floor `max(1e-6, RMS)` of `ParityComparison`. No batch norm, so
@@ -24,7 +24,7 @@ final class HTLNetParityTests: XCTestCase {
         let configuration: HTLNet.Configuration
         let tasks: [TaskSpec]
         let batch: Batch
-        let transforms: [FittedTargetTransform?]
+        let scalings: [TargetScaling]
         let rngSeed: UInt64
     }
 
@@ -51,14 +51,14 @@ final class HTLNetParityTests: XCTestCase {
                           numeric: try fixture.tensor("x_dense"), labels: y)
         let table = EncodedTable(layout: FeatureLayout(vocabularySizes: [5, 7, 3], numericCount: 4), tasks: tasks, rowCount: 16,
                                  ids: batch.ids, numeric: batch.numeric!.scalars, labels: y.scalars)
-        let transforms = table.fittedTargetTransforms()
+        let scalings = try TargetScaling.fitAll(on: table)
         if standardize {
-            XCTAssertEqual(transforms[2]?.mean ?? .nan, transform["mean"] as! Double, accuracy: 1e-12)
-            XCTAssertEqual(transforms[2]?.scale ?? .nan, transform["std"] as! Double, accuracy: 1e-12)
+            XCTAssertEqual(scalings[2].mean, transform["mean"] as! Double, accuracy: 1e-12)
+            XCTAssertEqual(scalings[2].scale, transform["std"] as! Double, accuracy: 1e-12)
         } else {
-            XCTAssertNil(transforms[2])
+            XCTAssertTrue(scalings[2].isIdentity)
         }
-        return Setup(fixture: fixture, configuration: c, tasks: tasks, batch: batch, transforms: transforms,
+        return Setup(fixture: fixture, configuration: c, tasks: tasks, batch: batch, scalings: scalings,
                      rngSeed: UInt64(config["rng_seed"] as! Int))
     }
 
@@ -92,12 +92,12 @@ final class HTLNetParityTests: XCTestCase {
         for name in Self.fixtures {
             let s = try setup(name)
             let model = try model(s)
-            let batch = s.batch.transformingLabels(s.transforms)
+            let batch = s.batch
             let tape = Tape()
             let output = model(batch, ForwardContext(tape: tape, mode: .training, rng: SeededGenerator(seed: s.rngSeed)))
             for (t, head) in output.heads.enumerated() { assertParity(value(head).value, try s.fixture.tensor("heads.\(t)"), "\(name) heads.\(t)") }
             guard case .value = output.heads[2] else { return XCTFail("the core head must be .value") }
-            let losses = taskLosses(output, batch: batch, tasks: s.tasks)
+            let losses = taskLosses(output, batch: batch, tasks: s.tasks, targetScalings: s.scalings)
             for (t, loss) in losses.enumerated() { assertParity(loss.value.scalar, try s.fixture.tensor("loss.\(t)").scalar, "\(name) loss.\(t)") }
             for (t, loss) in losses.enumerated() {
                 let set = GradientSet(of: loss, on: tape, wrt: model.sharedParameters)
@@ -110,20 +110,24 @@ final class HTLNetParityTests: XCTestCase {
     }
 
     func testAdjustedStepMatchesPyTorch() throws {
-        for name in Self.fixtures { try checkStep(name, rule: .htl(HTLNetGradientAdjustment()), shared: "grad_htl", adam: true) }
+        for name in Self.fixtures {
+            try checkStep(name, balancer: HTLNetBalancer(adjustment: HTLNetGradientAdjustment(), coreTask: 2, weights: [1, 1, 1]),
+                          shared: "grad_htl", adam: true)
+        }
     }
 
     func testSumStepMatchesPyTorch() throws {
-        for name in Self.fixtures { try checkStep(name, rule: .sum, shared: "grad_sum", adam: false) }
+        for name in Self.fixtures { try checkStep(name, balancer: nil, shared: "grad_sum", adam: false) }
     }
 
-    private func checkStep(_ name: String, rule: PerTaskGradientStep<HTLNet>.Rule, shared: String, adam: Bool) throws {
+    /// `balancer` nil: fixed weights.
+    private func checkStep(_ name: String, balancer: HTLNetBalancer?, shared: String, adam: Bool) throws {
         let s = try setup(name)
         let model = try model(s)
-        let step = PerTaskGradientStep(model: model, tasks: s.tasks, optimizer: Adam(learningRate: 0.01), rule: rule,
-                                       targetTransforms: s.transforms)
+        let step = TrainingStep(model: model, tasks: s.tasks, optimizer: Adam(learningRate: 0.01), balancer: balancer,
+                                targetScalings: s.scalings)
         var rng = SeededGenerator(seed: s.rngSeed)
-        let result = step(s.batch, rng: &rng)
+        let result = try step(s.batch, rng: &rng)
         for t in 0..<3 { assertParity(result.losses[t], try s.fixture.tensor("loss.\(t)").scalar, "\(name) step loss.\(t)") }
         let sharedNames = Set(model.sharedParameters.map(\.name))
         let noGradient = Set(s.fixture.config["no_gradient"] as! [String])
@@ -133,13 +137,13 @@ final class HTLNetParityTests: XCTestCase {
             let key = (sharedNames.contains(p.name) ? shared : "grad") + "." + p.name
             assertParity(grad, try s.fixture.tensor(key), "\(name) \(key)")
         }
-        if case .htl = rule {
-            let report = try XCTUnwrap(result.adjustment)
+        if balancer != nil {
+            let conflicts = try XCTUnwrap(result.record.details["conflict"]), weights = try XCTUnwrap(result.record.details["magnitudeWeight"])
             let expected = (s.fixture.config["adjustment"] as! [String: Any])["report"] as! [[String: Any]]
             for entry in expected {
                 let t = entry["task"] as! Int
-                XCTAssertEqual(report.projected[t], entry["conflict"] as! Bool, "\(name) task \(t) conflict")
-                XCTAssertEqual(report.magnitudeWeights[t], entry["w"] as! Double, accuracy: 1e-4 * (entry["w"] as! Double))
+                XCTAssertEqual(conflicts[t] == 1, entry["conflict"] as! Bool, "\(name) task \(t) conflict")
+                XCTAssertEqual(Double(weights[t]), entry["w"] as! Double, accuracy: 1e-4 * (entry["w"] as! Double))
             }
         }
         guard adam else { return }

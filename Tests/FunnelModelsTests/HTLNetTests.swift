@@ -8,8 +8,8 @@ import FunnelNN
 import FunnelTrain
 
 /// HTLNet's structure under every switch, the gradient-flow table of `htlnet.md` §3.6, finite differences through
-/// the label-embedding and fusion units inside the model, temperature annealing, and `PerTaskGradientStep`
-/// against a hand-assembled step.
+/// the label-embedding and fusion units inside the model, temperature annealing, and a `TrainingStep`
+/// with `HTLNetBalancer` against a hand-assembled step.
 final class HTLNetTests: XCTestCase {
     static let layout = FeatureLayout(vocabularySizes: [5, 7, 3], numericCount: 4)
     static let tasks = [TaskSpec(name: "click", kind: .binary), TaskSpec(name: "long_view", kind: .binary, parent: "click"),
@@ -139,13 +139,13 @@ final class HTLNetTests: XCTestCase {
         }
     }
 
-    func testTemperatureFollowsTheTrainingStep() {
+    func testTemperatureFollowsTheTrainingStep() throws {
         let schedule = TemperatureSchedule(initial: 4, decay: 0.5, interval: 2, minimum: 0.5)
         let model = Self.makeModel(Self.small { $0.temperature = schedule })
         XCTAssertEqual(model.temperature, 4)
-        let step = PerTaskGradientStep(model: model, tasks: Self.tasks, optimizer: SGD(learningRate: 0.01))
+        let step = TrainingStep(model: model, tasks: Self.tasks, optimizer: SGD(learningRate: 0.01), balancer: Self.htlBalancer())
         var rng = SeededGenerator(seed: 3)
-        for _ in 0..<5 { step(Self.batch(), rng: &rng) }
+        for _ in 0..<5 { try step(Self.batch(), rng: &rng) }
         XCTAssertEqual(step.stepsTaken, 5)
         XCTAssertEqual(model.temperature, schedule.temperature(atStep: 4))  // the fifth step ran at step index 4
         XCTAssertEqual(model.labelEmbeddings[0]?.temperature, 1)
@@ -153,23 +153,28 @@ final class HTLNetTests: XCTestCase {
         XCTAssertEqual(model.labelEmbeddings[1]?.temperature, 0.5)
     }
 
-    /// The step's gradients equal a hand-assembled step: task-specific parameters get the ordinary gradient of
-    /// Σ L_t, shared ones HTLNet's combination of the per-task gradients (also for the shared-bottom backbone,
-    /// whose shared set includes dense layers).
-    func testStepEqualsHandAssembledGradients() {
+    private static func htlBalancer() -> HTLNetBalancer {
+        HTLNetBalancer(adjustment: HTLNetGradientAdjustment(), coreTask: 2, weights: [1, 1, 1])
+    }
+
+    /// A step with `HTLNetBalancer` equals a hand-assembled step: task-specific parameters get the ordinary
+    /// gradient of Σ L_t, shared ones HTLNet's combination of the per-task gradients (also for the shared-bottom
+    /// backbone, whose shared set includes dense layers).
+    func testStepEqualsHandAssembledGradients() throws {
         for c in [Self.small(), Self.small { $0.backbone = .sharedBottom; $0.sharedBottomWidths = [12, 10] }] {
             let (a, b) = (Self.makeModel(c), Self.makeModel(c))
             let batch = Self.batch()
-            let step = PerTaskGradientStep(model: a, tasks: Self.tasks, optimizer: SGD(learningRate: 0))
+            let step = TrainingStep(model: a, tasks: Self.tasks, optimizer: SGD(learningRate: 0), balancer: Self.htlBalancer())
             var rng = SeededGenerator(seed: 11)
-            let result = step(batch, rng: &rng)
+            let result = try step(batch, rng: &rng)
 
             let tape = Tape()
             let output = b(batch, ForwardContext(tape: tape, mode: .training, rng: SeededGenerator(seed: 11)))
             let losses = taskLosses(output, batch: batch, tasks: Self.tasks)
             let perTask = losses.map { GradientSet(of: $0, on: tape, wrt: b.sharedParameters) }
             let (combined, report) = HTLNetGradientAdjustment().combine(perTask, coreTask: 2)
-            XCTAssertEqual(result.adjustment, report)
+            XCTAssertEqual(result.record.details["magnitudeWeight"], report.magnitudeWeights.map(Float.init))
+            XCTAssertEqual(result.record.details["conflict"], report.projected.map { $0 ? 1 : 0 })
             tape.backward(losses[0] + losses[1] + losses[2])
             let shared = Set(b.sharedParameters.map(\.name))
             for (p, q) in zip(a.parameters, b.parameters) {
@@ -180,27 +185,6 @@ final class HTLNetTests: XCTestCase {
             }
             XCTAssertEqual(a.embedding.table.gradientRows, tape.rowsRead(by: b.embedding.table))
             XCTAssertTrue(report.projected.contains(true) || report.magnitudeWeights.contains { $0 != 1 })
-        }
-    }
-
-    func testCustomRuleReceivesPerTaskSetsAndSumRuleIsOneBackward() {
-        let (a, b) = (Self.makeModel(Self.small()), Self.makeModel(Self.small()))
-        var seen: [GradientSet] = []
-        let custom = PerTaskGradientStep(model: a, tasks: Self.tasks, optimizer: SGD(learningRate: 0),
-                                         rule: .custom { sets in seen = sets; return GradientSet.sum(sets) })
-        let sum = PerTaskGradientStep(model: b, tasks: Self.tasks, optimizer: SGD(learningRate: 0), rule: .sum)
-        var (r1, r2) = (SeededGenerator(seed: 4), SeededGenerator(seed: 4))
-        let customResult = custom(Self.batch(), rng: &r1)
-        let sumResult = sum(Self.batch(), rng: &r2)
-        XCTAssertEqual(seen.count, 3)
-        XCTAssertEqual(seen[0].parameters.map(\.name), a.sharedParameters.map(\.name))
-        XCTAssertEqual(customResult.sharedGradientNorms, seen.map(\.norm))
-        XCTAssertTrue(sumResult.sharedGradientNorms.isEmpty && sumResult.adjustment == nil)
-        XCTAssertEqual(customResult.losses, sumResult.losses)
-        for (p, q) in zip(a.parameters, b.parameters) {
-            XCTAssertEqual(p.grad == nil, q.grad == nil, p.name)
-            guard let g = p.grad, let e = q.grad else { continue }
-            XCTAssertLessThanOrEqual(g.maxRelativeDifference(to: e, floor: 1e-6), 1e-5, p.name)
         }
     }
 }

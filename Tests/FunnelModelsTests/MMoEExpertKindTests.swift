@@ -17,7 +17,7 @@ final class MMoEExpertKindTests: XCTestCase {
         return MMoE(configuration: configuration, features: SmallProblem.features, tasks: SmallProblem.tasks, using: &rng)
     }
 
-    func testHomogeneousDCNV2Experts() {
+    func testHomogeneousDCNV2Experts() throws {
         let m = model(.init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4], expertKind: .dcnV2,
                             expertSettings: settings))
         let names = Set(m.parameters.map(\.name))
@@ -33,10 +33,10 @@ final class MMoEExpertKindTests: XCTestCase {
         XCTAssertEqual(m.gates[0].linear.weight.value.shape, [3, 20])
         XCTAssertEqual(Set(m.sharedParameters.map(\.name)),
                        Set(names.filter { $0.hasPrefix("experts.") || $0.hasPrefix("embedding") || $0.hasPrefix("dense_projection") }))
-        trainAndCheckGradients(m)
+        try trainAndCheckGradients(m)
     }
 
-    func testHeterogeneousExperts() {
+    func testHeterogeneousExperts() throws {
         let kinds: [ExpertKind] = [.mlp, .dcn, .dcnV2, .nfm, .autoInt, .fint, .cin]
         let m = model(.init(embeddingWidth: 4, experts: 99, expertWidths: [8, 6], towerWidths: [4], expertKinds: kinds,
                             expertSettings: settings))
@@ -52,12 +52,12 @@ final class MMoEExpertKindTests: XCTestCase {
         XCTAssertFalse(names.contains("experts.0.projection.weight"), "an MLP expert of width h needs no projection")
         XCTAssertEqual(m.parameters.first { $0.name == "experts.1.cross.layers.0.weight" }?.value.shape, [1, 20], "dcn: vector form")
         XCTAssertEqual(m.buffers.filter { $0.name.hasPrefix("experts.3.mlp.norms.0.") }.count, 2, "NFM expert's batch norm buffers")
-        trainAndCheckGradients(m)
+        try trainAndCheckGradients(m)
     }
 
     /// Heads by task kind; every expert receives gradient from both tasks' outputs; a few steps reduce the loss on a
     /// fixed batch.
-    private func trainAndCheckGradients(_ m: MMoE, file: StaticString = #filePath, line: UInt = #line) {
+    private func trainAndCheckGradients(_ m: MMoE, file: StaticString = #filePath, line: UInt = #line) throws {
         let batch = SmallProblem.batch()
         let tape = Tape()
         let output = m(batch, ForwardContext(tape: tape, mode: .training))
@@ -72,9 +72,9 @@ final class MMoEExpertKindTests: XCTestCase {
         }
         let step = TrainingStep(model: m, tasks: SmallProblem.tasks, optimizer: Adam(learningRate: 0.01))
         var rng = SeededGenerator(seed: 8)
-        let first = step(batch, rng: &rng).reduce(0, +)
+        let first = try step(batch, rng: &rng).losses.reduce(0, +)
         var last = first
-        for _ in 0..<20 { last = step(batch, rng: &rng).reduce(0, +) }
+        for _ in 0..<20 { last = try step(batch, rng: &rng).losses.reduce(0, +) }
         XCTAssertLessThan(last, 0.8 * first, "loss \(first) → \(last)", file: file, line: line)
     }
 
@@ -92,7 +92,7 @@ final class MMoEExpertKindTests: XCTestCase {
         XCTAssertEqual(roundTrip.kinds, mixed.kinds)
     }
 
-    func testMLPKindKeepsTheClassicModel() {
+    func testMLPKindKeepsTheClassicModel() throws {
         // Same names, shapes and initial values as an MMoE built with the default kind: the parity model is unchanged.
         let classic = model(.init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4]))
         let explicit = model(.init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4], expertKinds: [.mlp, .mlp, .mlp]))

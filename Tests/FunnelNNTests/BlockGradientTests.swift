@@ -19,7 +19,7 @@ final class BlockGradientTests: XCTestCase {
         let e = input(seed: seed)
         let output = block(Variable(e), .inference())
         XCTAssertEqual(output.shape, [batch, block.outputWidth], file: file, line: line)
-        BlockGradientCheck.assert(parameters: block.parameters, inputs: [e], relativeStep: relativeStep, file: file, line: line) { tape, inputs in
+        GradientCheck.assert([e], parameters: block.parameters, relativeStep: relativeStep, minimumSignal: 0.01, file: file, line: line) { tape, inputs in
             block(inputs[0], ForwardContext(tape: tape, mode: .training))
         }
     }
@@ -86,7 +86,7 @@ final class BlockGradientTests: XCTestCase {
         let ids: [Int32] = [0, 1, 2, 0, 1, 1]
         let bag: (offsets: [Int32], ids: [Int32]) = ([0, 2, 2, 3], [1, 3, 2])  // row 1 empty, id 0 would be padding
         let numeric = input(seed: 8, [batch, 2])
-        BlockGradientCheck.assert(parameters: term.parameters) { tape, _ in
+        GradientCheck.assert([], parameters: term.parameters, minimumSignal: 0.01) { tape, _ in
             term(ids: ids, bagIDs: [bag], numeric: numeric, ForwardContext(tape: tape, mode: .training))
         }
         // Row 0 by hand: w0 + w[0] + w[3 + 1] + mean(w[5 + 1], w[5 + 3]) + ⟨w_num, x_0⟩.
@@ -106,7 +106,7 @@ final class BlockGradientTests: XCTestCase {
         let queries = input(seed: 10, [2, 2, 3]), keys = input(seed: 11, [2, 4, 2]), values = input(seed: 12, [2, 4, 2])
         // The key bias has an exactly zero gradient (softmax ignores a per-row shift): excluded from the signal check.
         let checked = block.parameters.filter { $0.name != "mha.key.bias" }
-        BlockGradientCheck.assert(parameters: checked, inputs: [queries, keys, values]) { tape, v in
+        GradientCheck.assert([queries, keys, values], parameters: checked, minimumSignal: 0.01) { tape, v in
             block(queries: v[0], keys: v[1], values: v[2], ForwardContext(tape: tape, mode: .training))
         }
         let weights = block.attentionWeights(queries: queries, keys: keys)
@@ -117,7 +117,7 @@ final class BlockGradientTests: XCTestCase {
     func testAutoInt() {
         // With the residual: without it, one attention layer makes the field tokens nearly equal and the next
         // layer's query/key gradients vanish (~1e-5), which would make their check vacuous (the PyTorch parity
-        // fixture `autoint_scaled_plain` covers that configuration). Step 1e-3 for the ReLUs (see BlockGradientCheck).
+        // fixture `autoint_scaled_plain` covers that configuration). Step 1e-3 for the ReLUs (see GradientCheck).
         for scale in [false, true] {
             var rng = SeededGenerator(seed: 13)
             let block = AutoInt(fieldCount: fields, embeddingWidth: width,

@@ -41,7 +41,7 @@ final class DEPHNBlockTests: XCTestCase {
         var rng = SeededGenerator(seed: 3)
         let streams = Tensor(shape: [2, 6], values: (0..<12).map { _ in Float(rng.nextNormal()) })
         let values = Tensor(shape: [2, 3], values: [0.5, -1, 2, 1.5, 0.25, -0.75])
-        FiniteDifferenceCheck.assert(inputs: [values, streams], parameters: [], "repeatingColumns") { _, inputs in
+        GradientCheck.assert([values, streams], parameters: [], "repeatingColumns") { _, inputs in
             inputs[1] * repeatingColumns(inputs[0], widths: [2, 1, 3])
         }
     }
@@ -71,7 +71,7 @@ final class DEPHNBlockTests: XCTestCase {
             pre = z.leakyRelu(slope: 0.1)
         }
         XCTAssertGreaterThan(smallest, 5e-3, "a pre-activation too close to the kink for the step")
-        FiniteDifferenceCheck.assert(inputs: [wide], parameters: mlp.parameters, relativeStep: 1e-4, "LeakyMLP") { tape, inputs in
+        GradientCheck.assert([wide], parameters: mlp.parameters, relativeStep: 1e-4, "LeakyMLP") { tape, inputs in
             mlp(inputs[0], ForwardContext(tape: tape, mode: .training))
         }
     }

@@ -115,7 +115,7 @@ final class PatternSelectorTests: XCTestCase {
             var rng = SeededGenerator(seed: 9)
             for a in s.adapters { a.weight.value = .uniform(a.weight.value.shape, in: -0.5...0.5, using: &rng) }
             for v in s.indicators { v.value = .uniform(v.value.shape, in: -1...1, using: &rng) }
-            FiniteDifferenceCheck.assert(inputs: [data.patterns, data.specific[0], data.specific[1], data.source],
+            GradientCheck.assert([data.patterns, data.specific[0], data.specific[1], data.source],
                                          parameters: s.parameters, minimumSignal: mode == .static ? nil : 0.05, "selector \(mode)") { tape, v in
                 let selections = s(shared: v[0], specific: [v[1], v[2]], source: v[3], ForwardContext(tape: tape, mode: .evaluation))
                 // Both tasks' mixtures and weights, so every parameter and input is reached.

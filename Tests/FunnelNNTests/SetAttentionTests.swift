@@ -37,7 +37,7 @@ final class SetAttentionTests: XCTestCase {
             "mab.norm2.weight", "mab.norm2.bias",
         ])
         let x = tensor([2, 3, 4], seed: 3, bound: 1.5), y = tensor([2, 5, 4], seed: 4, bound: 1.5)
-        FiniteDifferenceCheck.assert(inputs: [x, y], parameters: block.parameters, relativeStep: 1e-3, "MAB(X, Y)") { tape, v in
+        GradientCheck.assert([x, y], parameters: block.parameters, relativeStep: 1e-3, "MAB(X, Y)") { tape, v in
             block(v[0], v[1], self.context(tape)).output
         }
     }
@@ -49,7 +49,7 @@ final class SetAttentionTests: XCTestCase {
         XCTAssertEqual(isab.inducingPoints.name, "isab.inducing_points")
         XCTAssertEqual(isab.inducingPoints.value.shape, [3, 4])
         let x = tensor([2, 5, 4], seed: 7, bound: 1.5)
-        FiniteDifferenceCheck.assert(inputs: [x], parameters: isab.parameters, relativeStep: 1e-3, "ISAB") { tape, v in
+        GradientCheck.assert([x], parameters: isab.parameters, relativeStep: 1e-3, "ISAB") { tape, v in
             isab(v[0], self.context(tape)).output
         }
     }
@@ -97,7 +97,7 @@ final class SetAttentionTests: XCTestCase {
         XCTAssertEqual(result.output.shape, [3, 5, 4])
         XCTAssertEqual(result.fieldWeights.count, 2)
         XCTAssertEqual(result.groupAttention.count, 2)
-        FiniteDifferenceCheck.assert(inputs: [x], parameters: [], "DGT wrt input") { tape, v in dgt(v[0], self.context(tape)).output }
+        GradientCheck.assert([x], parameters: [], "DGT wrt input") { tape, v in dgt(v[0], self.context(tape)).output }
 
         // Same parameters, SE moved before attention: a different function.
         var before = options

@@ -75,7 +75,7 @@ final class SoftSelectionGatingTests: XCTestCase {
         var rng = SeededGenerator(seed: 7)
         let ssg = SoftSelectionGating(fieldCount: fields, embeddingWidth: width, name: "ssg", using: &rng)
         randomize(ssg.gate, seed: 8)
-        FiniteDifferenceCheck.assert(inputs: [input(9)], parameters: ssg.parameters, "SSG") { tape, inputs in
+        GradientCheck.assert([input(9)], parameters: ssg.parameters, "SSG") { tape, inputs in
             ssg(inputs[0], ForwardContext(tape: tape, mode: .training))
         }
     }
@@ -100,7 +100,7 @@ final class SoftSelectionGatingTests: XCTestCase {
         let e = input(18).map({ $0 * 0.5 }, { $0 * 0.5 })
         // The query weights act through the softmax over 4 fields, so their gradients are the smallest (~0.05):
         // the signal floor is lowered to 0.02 (still far above the ~1e-3 difference noise).
-        FiniteDifferenceCheck.assert(inputs: [e], parameters: parameters, minimumSignal: 0.02, "SSG → cross → field") { tape, inputs in
+        GradientCheck.assert([e], parameters: parameters, minimumSignal: 0.02, "SSG → cross → field") { tape, inputs in
             let context = ForwardContext(tape: tape, mode: .training)
             let view = ssg(inputs[0], context)
             return Variable.concat([cross(view, context), field(view, context)], alongAxis: 1)

@@ -36,7 +36,7 @@ final class SqueezeExcitationTests: XCTestCase {
             }
             var data = SeededGenerator(seed: 3)
             let x = Tensor.uniform([3, 5, 4], in: -1.5...1.5, using: &data)
-            FiniteDifferenceCheck.assert(inputs: [x], parameters: se.parameters, "SE \(activation)") { tape, v in
+            GradientCheck.assert([x], parameters: se.parameters, "SE \(activation)") { tape, v in
                 se(v[0], ForwardContext(tape: tape, mode: .evaluation)).output
             }
         }

@@ -23,7 +23,7 @@ final class ReproducibilityTests: XCTestCase {
         var losses: [[Float]]
     }
 
-    private func train(modelSeed: UInt64 = 7, dropoutSeed: UInt64 = 8) -> Run {
+    private func train(modelSeed: UInt64 = 7, dropoutSeed: UInt64 = 8) throws -> Run {
         let generator = ParityBenchmarkGenerator()
         var rng = SeededGenerator(seed: modelSeed)
         let model = MMoE(configuration: configuration, features: generator.layout, tasks: generator.tasks, using: &rng)
@@ -31,7 +31,7 @@ final class ReproducibilityTests: XCTestCase {
         var dropoutRng = SeededGenerator(seed: dropoutSeed)
         var losses: [[Float]] = []
         for s in 0..<steps {
-            losses.append(step(generator.batch(rows: (s * rows)..<((s + 1) * rows)), rng: &dropoutRng))
+            losses.append(try step(generator.batch(rows: (s * rows)..<((s + 1) * rows)), rng: &dropoutRng).losses)
         }
         return Run(tensors: model.namedTensors.mapValues { $0.value.copy() }, losses: losses)
     }
@@ -49,16 +49,16 @@ final class ReproducibilityTests: XCTestCase {
         return names
     }
 
-    func testSameSeedsGiveBitIdenticalTraining() {
-        let first = train(), second = train()
+    func testSameSeedsGiveBitIdenticalTraining() throws {
+        let first = try train(), second = try train()
         XCTAssertEqual(first.tensors.count, second.tensors.count)
         let different = differences(first, second)
         XCTAssertTrue(different.isEmpty, "same seeds, different results: \(different)")
         XCTAssertTrue(first.losses.allSatisfy { $0.allSatisfy(\.isFinite) })
 
         // Not vacuous: the dropout stream and the initialisation seed both change the result.
-        XCTAssertFalse(differences(first, train(dropoutSeed: 9)).isEmpty, "dropout must draw from the step's generator")
-        XCTAssertFalse(differences(first, train(modelSeed: 70)).isEmpty, "initialisation must depend on the seed")
+        XCTAssertFalse(differences(first, try train(dropoutSeed: 9)).isEmpty, "dropout must draw from the step's generator")
+        XCTAssertFalse(differences(first, try train(modelSeed: 70)).isEmpty, "initialisation must depend on the seed")
     }
 
     func testOneAndTwoThreadsGiveBitIdenticalTraining() throws {
@@ -70,11 +70,11 @@ final class ReproducibilityTests: XCTestCase {
         defer { pool.activeThreads = saved }
         pool.activeThreads = 2
         let start = Date()
-        let two = train()
+        let two = try train()
         print("[reproducibility] \(steps) steps at 2 threads: \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
         pool.activeThreads = 1
         XCTAssertEqual(pool.activeThreads, 1)
-        let one = train()
+        let one = try train()
         let different = differences(two, one)
         XCTAssertTrue(different.isEmpty, "1 vs 2 threads differ in: \(different)")
     }

@@ -1,6 +1,6 @@
 import FunnelData
 
-/// How task losses are combined, as configured (losses-and-balancing.md §7); `makeBalancer(tasks:)` builds it.
+/// How task losses are combined, as configured (losses-and-balancing.md §7); `makeBalancer(tasks:runSeed:)` builds it.
 /// Fixed weights λ_t come from each task's `weight` for every method that uses them.
 public enum BalancingMethod: Codable, Equatable, Sendable {
     /// Σ λ_t(e)·L_t; `decay`: γ_t per task (nil = 1).
@@ -9,7 +9,8 @@ public enum BalancingMethod: Codable, Equatable, Sendable {
     case uncertainty(form: UncertaintyWeighting.Form)
     /// Learned w_t; `learningRate` of its Adam.
     case gradNorm(alpha: Float, learningRate: Float)
-    /// Gradient surgery on the shared parameters.
+    /// Gradient surgery on the shared parameters; `seed` offsets the run seed for the random task order, so every
+    /// run of a comparison shuffles differently and a rerun of the same run identically.
     case pcGrad(reduction: PCGrad.Reduction, order: PCGrad.Order, seed: UInt64)
     /// Auxiliary gradient magnitudes pulled toward the target task's (by name; nil = the last task).
     case metaBalance(relaxFactor: Float, beta: Double, strategy: MetaBalance.Strategy, targetTask: String?)
@@ -31,8 +32,8 @@ public enum BalancingMethod: Codable, Equatable, Sendable {
         }
     }
 
-    /// The balancer for `tasks` (task order = loss order).
-    public func makeBalancer(tasks: [TaskSpec]) -> LossBalancer {
+    /// The balancer for `tasks` (task order = loss order) in the run seeded `runSeed`.
+    public func makeBalancer(tasks: [TaskSpec], runSeed: UInt64 = 0) -> LossBalancer {
         let lambda = tasks.map(\.weight)
         switch self {
         case let .fixed(normalize, decay):
@@ -42,7 +43,7 @@ public enum BalancingMethod: Codable, Equatable, Sendable {
         case let .gradNorm(alpha, learningRate):
             return GradNorm(taskCount: tasks.count, alpha: alpha, weightOptimizer: Adam(learningRate: learningRate))
         case let .pcGrad(reduction, order, seed):
-            return PCGrad(weights: lambda, reduction: reduction, order: order, seed: seed)
+            return PCGrad(weights: lambda, reduction: reduction, order: order, seed: seed &+ runSeed)
         case let .metaBalance(relax, beta, strategy, target):
             return MetaBalance(weights: lambda, targetTask: target.map { Self.index(of: $0, in: tasks) }, relaxFactor: relax,
                                beta: beta, strategy: strategy)

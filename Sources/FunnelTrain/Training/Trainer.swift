@@ -15,37 +15,40 @@ public final class Trainer {
     public let model: any MultiTaskModel
     public let tasks: [TaskSpec]
     public let configuration: TrainingConfiguration
-    public let optimizer: Optimizer
-    public let balancer: LossBalancer
-    /// Optimizer of the balancer's own parameters (uncertainty weighting's s_t): same kind, no weight decay.
-    private let balancerOptimizer: Optimizer
+    /// The step this trainer repeats (optimizer, balancer, target scalings, clipping).
+    public let trainingStep: TrainingStep
+    public var optimizer: Optimizer { trainingStep.optimizer }
+    public var balancer: LossBalancer { trainingStep.balancer }
     /// Per-task target transforms, fitted on the training split in `fit` (identity until then). Set them directly
     /// only when driving `step` without `fit` (benchmarks).
-    public var targetScalings: [TargetScaling]
+    public var targetScalings: [TargetScaling] {
+        get { trainingStep.targetScalings }
+        set { trainingStep.targetScalings = newValue }
+    }
     /// Steps whose batch had no row in a task's loss space, per task.
     public private(set) var emptyBatches: [Int]
     /// Receives progress lines and JSONL records; nil trains silently.
     public var log: TrainingLog?
 
     private let monitor: Monitor
-    private let parameters: [Parameter]
-    public private(set) var globalStep = 0
+    /// Optimiser steps taken so far over the run.
+    public var globalStep: Int { trainingStep.stepsTaken }
 
     public init(model: any MultiTaskModel, tasks: [TaskSpec], configuration: TrainingConfiguration, log: TrainingLog? = nil) throws {
         self.model = model
         self.tasks = tasks
         self.configuration = configuration
-        self.optimizer = configuration.optimizer.make()
         var balancerSettings = configuration.optimizer
         balancerSettings.weightDecay = 0
         balancerSettings.lazyEmbeddingRows = false
-        self.balancerOptimizer = balancerSettings.make()
-        self.balancer = configuration.balancing.makeBalancer(tasks: tasks)
-        self.targetScalings = Array(repeating: .identity, count: tasks.count)
+        trainingStep = TrainingStep(model: model, tasks: tasks, optimizer: configuration.optimizer.make(),
+                                    balancer: configuration.balancing.makeBalancer(tasks: tasks, runSeed: configuration.seed),
+                                    balancerOptimizer: balancerSettings.make(),
+                                    targetScalings: Array(repeating: .identity, count: tasks.count),
+                                    gradientClip: configuration.gradientClip)
         self.emptyBatches = Array(repeating: 0, count: tasks.count)
         self.log = log
         self.monitor = try Monitor(configuration.earlyStopping.monitor)
-        self.parameters = model.parameters
     }
 
     /// Trains on `train`, early-stopping on `validation`, and leaves the model with the best weights. Target
@@ -130,35 +133,15 @@ public final class Trainer {
         return Dictionary(uniqueKeysWithValues: zip(tasks.map(\.name), sums.map { $0 / count }))
     }
 
-    /// One optimisation step on `batch` (what `fit` runs per batch): schedule update, forward, task losses, the
-    /// balancer's backward, clipping, optimizer update. Returns the per-task losses before the update; throws
+    /// One optimisation step on `batch` (what `fit` runs per batch): the schedule's learning rate, then
+    /// `trainingStep` with this step's noise stream. Returns the per-task losses before the update; throws
     /// `TrainingError.nonFinite` on a NaN/Inf loss.
     public func step(_ batch: Batch, epoch: Int) throws -> [Float] {
-        (model as? TrainingScheduleAware)?.trainingProgress(step: globalStep, epoch: epoch)
-        let tape = Tape()
-        let context = ForwardContext(tape: tape, mode: .training, rng: SeededGenerator(seed: stepSeed))
-        let output = model(batch, context)
-        let terms = taskLossTerms(output, batch: batch, tasks: tasks, targetScalings: targetScalings)
-        let values = terms.map { $0.loss.value.scalar }
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw TrainingError.nonFinite(task: tasks[bad].name, step: globalStep, epoch: epoch + 1, value: values[bad])
-        }
-        if let auxiliary = output.auxiliaryLoss, !auxiliary.value.scalar.isFinite {
-            throw TrainingError.nonFinite(task: "auxiliary loss", step: globalStep, epoch: epoch + 1, value: auxiliary.value.scalar)
-        }
-        for (t, term) in terms.enumerated() where term.isEmpty { emptyBatches[t] += 1 }
-        _ = balancer.backward(BalancingInput(tape: tape, terms: terms, auxiliaryLoss: output.auxiliaryLoss, parameters: parameters,
-                                             sharedParameters: model.sharedParameters, epoch: epoch))
-        if let clip = configuration.gradientClip { clipGradientNorm(parameters, maxNorm: clip) }
-        let rate = configuration.optimizer.learningRate * configuration.schedule.factor(step: globalStep, epoch: epoch)
-        optimizer.learningRate = rate
-        optimizer.step(parameters)
-        if !balancer.trainableParameters.isEmpty {
-            balancerOptimizer.learningRate = rate
-            balancerOptimizer.step(balancer.trainableParameters)
-        }
-        globalStep += 1
-        return values
+        optimizer.learningRate = configuration.optimizer.learningRate * configuration.schedule.factor(step: globalStep, epoch: epoch)
+        var rng = SeededGenerator(seed: stepSeed)
+        let result = try trainingStep(batch, rng: &rng, epoch: epoch)
+        for (t, empty) in result.emptyTasks.enumerated() where empty { emptyBatches[t] += 1 }
+        return result.losses
     }
 
     /// The noise seed of the current step, derived from the run seed and the global step.
@@ -172,25 +155,11 @@ public final class Trainer {
     }
 
     /// Continues from a saved step count (resume).
-    func setGlobalStep(_ step: Int) { globalStep = step }
+    func setGlobalStep(_ step: Int) { trainingStep.stepsTaken = step }
 
     /// Continues from saved empty-batch counts (resume).
     func setEmptyBatches(_ counts: [Int]) { emptyBatches = counts }
 
     /// The balancer's optimizer (saved with the run for resume).
-    var balancerParametersOptimizer: Optimizer { balancerOptimizer }
+    var balancerParametersOptimizer: Optimizer { trainingStep.balancerOptimizer! }
 }
-
-/// Why training stopped abnormally.
-public enum TrainingError: Error, CustomStringConvertible {
-    case nonFinite(task: String, step: Int, epoch: Int, value: Float)
-
-    public var description: String {
-        switch self {
-        case let .nonFinite(task, step, epoch, value):
-            return "training stopped: loss of task '\(task)' is \(value) at step \(step) (epoch \(epoch)); "
-                + "lower the learning rate, enable gradientClip, or check the labels of this task"
-        }
-    }
-}
-

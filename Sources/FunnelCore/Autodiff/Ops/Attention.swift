@@ -1,7 +1,7 @@
 /// The two batched products of multi-head attention over sets, with the heads read in place: a projection
 /// `[B, n, H·d_k]` holds head η in columns `η·d_k ..< (η+1)·d_k`, so no head split or merge is ever copied.
-/// Each (sample, head) pair is one small GEMM on strided operands (`smallGemm` up to 64K multiply-adds); pairs run
-/// in parallel over the pool.
+/// Each (sample, head) pair is one small GEMM on strided operands (`smallGemm` up to 64K multiply-adds); ranges of
+/// samples run in parallel over the pool.
 extension Variable {
     /// Per-head dot products `scores[b, η, i, j] = scale · Σ_c q[b, i, η·d_k + c] · k[b, j, η·d_k + c]`.
     /// `queries` `[B, n_q, H·d_k]`, `keys` `[B, n_k, H·d_k]` → `[B, H, n_q, n_k]`.
@@ -102,10 +102,17 @@ private struct HeadLayout {
     }
 
     /// `body(b, η)` for every pair; over the pool when the total work (`flops` multiply-adds per pair) is large.
+    /// Threads take contiguous ranges of *samples* with all their heads: the heads of one sample write
+    /// interleaved columns of the same rows (16 floats = one cache line for H·d = 16), so splitting a sample's
+    /// heads between threads would make them fight over those lines, and one atomic claim per tiny pair costs
+    /// more than the pair.
     func run(flops: Int, _ body: @escaping (Int, Int) -> Void) {
-        let pairs = batch * count
-        let item = { (i: Int) in body(i / count, i % count) }
-        if pairs * flops < 1 << 16 || pairs == 1 { for i in 0..<pairs { item(i) } } else { ThreadPool.shared.parallelFor(pairs, item) }
+        let samples = { (range: Range<Int>) in
+            for b in range { for h in 0..<count { body(b, h) } }
+        }
+        let perSample = count * flops
+        if batch * perSample < 1 << 16 || batch == 1 { samples(0..<batch); return }
+        ThreadPool.shared.parallelRanges(batch, grain: max(1, (1 << 14) / max(perSample, 1)), samples)
     }
 }
 

@@ -113,7 +113,7 @@ func operand(_ t: Tensor, _ transposed: Bool) -> MatrixOperand {
     MatrixOperand(t.pointer, leadingDimension: t.shape[t.rank - 1], transposed: transposed)
 }
 
-/// One GEMM per leading index, items spread over the pool (each GEMM single-threaded).
+/// One GEMM per leading index, contiguous ranges of items spread over the pool (each GEMM single-threaded).
 private func batchedGemm(
     _ batch: Int, m: Int, n: Int, k: Int, _ a: Tensor, _ transposeA: Bool, _ b: Tensor, _ transposeB: Bool,
     _ c: Tensor, accumulate: Bool
@@ -127,5 +127,7 @@ private func batchedGemm(
              b: MatrixOperand(pb + i * bStride, leadingDimension: ldb, transposed: transposeB),
              c: pc + i * cStride, ldc: n, accumulate: accumulate, parallel: false)
     }
-    if batch * m * n * k < 1 << 16 { for i in 0..<batch { body(i) } } else { ThreadPool.shared.parallelFor(batch, body) }
+    if batch * m * n * k < 1 << 16 { for i in 0..<batch { body(i) } } else {
+        ThreadPool.shared.parallelRanges(batch, grain: max(1, (1 << 14) / max(m * n * k, 1))) { items in for i in items { body(i) } }
+    }
 }

@@ -35,10 +35,13 @@ extension Variable {
     }
 }
 
-/// `body(row)` for `0..<rows`, over the pool when the total work (`rowLength` elements per row) is large.
+/// `body(row)` for `0..<rows`, over the pool in contiguous row ranges (one claim per range, not per row) when the
+/// total work (`rowLength` elements per row) is large.
 @inline(__always)
 private func rowLoop(_ rows: Int, rowLength: Int, _ body: @escaping (Int) -> Void) {
     if rows * rowLength < parallelElementThreshold || rows == 1 { for r in 0..<rows { body(r) } } else {
-        ThreadPool.shared.parallelFor(rows, body)
+        ThreadPool.shared.parallelRanges(rows, grain: max(1, parallelElementThreshold / 4 / max(rowLength, 1))) { range in
+            for r in range { body(r) }
+        }
     }
 }

@@ -101,7 +101,10 @@ private func swapAxes(_ x: Tensor, _ a: Int, _ b: Int) -> Tensor {
             }
         }
     }
-    if x.count >= parallelElementThreshold { ThreadPool.shared.parallelFor(outer * n1, copyRow) } else {
+    if x.count >= parallelElementThreshold {
+        // Contiguous row ranges: neighbouring source rows write neighbouring `inner`-wide slots of the output.
+        ThreadPool.shared.parallelRanges(outer * n1, grain: 1) { rows in for row in rows { copyRow(row) } }
+    } else {
         for row in 0..<(outer * n1) { copyRow(row) }
     }
     return out
