@@ -4,7 +4,8 @@ One run file per dataset and group (baselines + APEM-reconstruction, then the ab
 use different seed lists. Model sizes follow the experiment brief (embedding width 8, widths <= 64, <= 8 experts)
 and are matched across models: K = 6 experts/patterns of MLP [64, 32], towers [32]. APEM-reconstruction uses one DGT
 block (dgtLayers 1, spec default 2) to fit the CPU budget: the DGT is 3-4x the cost of the rest of the model.
-Census runs: at most 4 epochs, patience 1; funnel: at most 8 epochs, patience 2. Ablations: seeds 0-2.
+Census runs: at most 4 epochs, patience 1; funnel: at most 8 epochs, patience 2. Ablations: seeds 0-2 in one file
+and seeds 3-4 in a second (`-seeds34`, run in a later session); tables.py merges runs by model and seed.
 Usage: python3 experiments/apem/make_runs.py  (from the repository root)
 """
 import json
@@ -65,9 +66,13 @@ for name, (data, *schedule) in DATASETS.items():
         write(os.path.join(HERE, f"{name}-baselines.json"), data, BASELINES, schedule, [0, 1, 2, 3, 4], f"{out}/baselines")
     if name == "funnel":
         write(os.path.join(HERE, f"{name}-ablations.json"), data, ABLATION_MODELS, schedule, [0, 1, 2], f"{out}/ablations")
+        write(os.path.join(HERE, f"{name}-ablations-seeds34.json"), data, ABLATION_MODELS, schedule, [3, 4],
+              f"{out}/ablations-seeds34")
     else:
         # One file per ablation on the (slow) census data, so every finished ablation is written on its own.
         for model in ABLATION_MODELS:
             short = model["label"].removeprefix("APEM-reconstruction-")
             write(os.path.join(HERE, f"{name}-ablation-{short}.json"), data, [model], schedule, [0, 1, 2],
                   f"{out}/ablation-{short}")
+            write(os.path.join(HERE, f"{name}-ablation-{short}-seeds34.json"), data, [model], schedule, [3, 4],
+                  f"{out}/ablation-{short}-seeds34")
