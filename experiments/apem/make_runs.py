@@ -36,8 +36,8 @@ ABLATIONS = [
 DATASETS = {
     # name: (data section, batch size, max epochs, patience)
     "funnel": ({"schema": "funnel-entire-space.yaml", "dataDir": "data"}, 1024, 8, 2),
-    "census-group1": ({"schema": "../../recipes/census-income-mmoe.yaml", "dataDir": "/work/shared/data"}, 2048, 4, 1),
-    "census-chain": ({"schema": "census-binary-chain.yaml", "dataDir": "/work/shared/data"}, 2048, 4, 1),
+    "census-group1": ({"schema": "../../recipes/census-income-mmoe.yaml", "dataDir": "../../../shared/data"}, 2048, 4, 1),
+    "census-chain": ({"schema": "census-binary-chain.yaml", "dataDir": "../../../shared/data"}, 2048, 4, 1),
 }
 
 
