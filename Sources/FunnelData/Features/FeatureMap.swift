@@ -103,11 +103,11 @@ public struct FeatureMap: Codable {
         }
     }
 
-    /// Writes the map as JSON with sorted keys.
-    public func save(to url: URL) throws {
+    /// Writes the map as JSON with sorted keys, through an `OutputFile` (an existing file only with `overwrite`).
+    public func save(to url: URL, overwrite: Bool = false) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        try OutputFile.write(encoder.encode(self), to: url, overwrite: overwrite)
     }
 
     /// Reads a map written by `save(to:)`.
