@@ -12,5 +12,5 @@ var command: ParsableCommand
 do { command = try Funnel.parseAsRoot() } catch { Funnel.exit(withError: error) }
 do { try command.run() } catch {
     let ownedByArgumentParser = error is ValidationError || error is CleanExit || error is ExitCode
-    Funnel.exit(withError: ownedByArgumentParser ? error : ReadableError(description: ErrorText.describe(error)))
+    type(of: command).exit(withError: ownedByArgumentParser ? error : ReadableError(description: ErrorText.describe(error)))
 }

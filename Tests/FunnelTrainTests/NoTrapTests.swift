@@ -93,7 +93,7 @@ final class NoTrapTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data("f,amount\na,1.5\nb,-2\n".utf8).write(to: directory.appendingPathComponent("rows.csv"))
-        XCTAssertThrowsError(try PreparedDataset.read(schema: schema, files: ["rows.csv"], directory: directory)) { error in
+        XCTAssertThrowsError(try RawTable.read(schema: schema, files: ["rows.csv"], directory: directory)) { error in
             let error = error as? DataError
             XCTAssertEqual(error?.kind, .label)
             XCTAssertEqual(error?.line, 3)

@@ -92,6 +92,7 @@ final class SilentAcceptanceTests: XCTestCase {
         XCTAssertThrowsError(try TrainingRun(choice: choice, training: training).run(on: data)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.hasPrefix("training stopped: loss of task 'task"), text)
+            XCTAssertTrue(text.contains("diverged to"), text)
             XCTAssertTrue(text.contains("at step"), text)
         }
     }
