@@ -70,7 +70,12 @@ enum TableCacheWriter {
         appendLittleEndian(UInt64(fileLength), to: &prefix)
         appendLittleEndian(header.withUnsafeBytes { XXHash64.hash($0) }, to: &prefix)
 
-        try writeAtomically(to: url, chunks: [prefix, header], sources: sources, columns: columns, fileLength: fileLength)
+        do {
+            try writeAtomically(to: url, chunks: [prefix, header], sources: sources, columns: columns, fileLength: fileLength)
+        } catch let error as OutputError {
+            guard let operation = error.operation, let code = error.code else { throw error }
+            throw TableCacheError(path: url.path, reason: .system(operation: operation, errno: code))
+        }
     }
 
     private static func writeAtomically(to url: URL, chunks: [[UInt8]], sources: [Source], columns: [TableCacheHeader.Column],

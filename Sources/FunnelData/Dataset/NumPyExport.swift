@@ -10,6 +10,7 @@ public enum NumPyExport {
     /// replaced). Each file is written through an `OutputFile`.
     public static func write(_ splits: [String: EncodedTable], to directory: URL, overwrite: Bool = false) throws {
         try OutputGuard.checkDirectory(directory, use: .filled, markers: ["meta.json"], overwrite: overwrite)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         guard let first = splits.values.first else { return }
         let write = { (data: Data, name: String) in try OutputFile.write(data, to: directory.appendingPathComponent(name), overwrite: true) }
         for (name, table) in splits {

@@ -27,7 +27,7 @@ public enum DurableFiles {
             let written = posixWrite(fd, next, remaining)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw OutputError.system(path, "writing")
+                throw OutputError.system(path, "write")
             }
             next += written
             remaining -= written
@@ -44,7 +44,7 @@ public enum DurableFiles {
 
     /// Renames `source` to `destination` (which must not exist, be an empty directory, or — for a file — be a file).
     public static func rename(_ source: String, to destination: String) throws {
-        guard Foundation.rename(source, destination) == 0 else { throw OutputError.system(destination, "renaming \(source) to it") }
+        guard Foundation.rename(source, destination) == 0 else { throw OutputError.system(destination, "rename from \(source)") }
     }
 
     /// Atomically swaps the entries `a` and `b`; false when the system or file system cannot (nothing changed).

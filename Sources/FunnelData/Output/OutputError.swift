@@ -13,11 +13,16 @@ public struct OutputError: Error, LocalizedError, CustomStringConvertible, Equat
     public var problem: String
     /// What the person can do (empty when nothing obvious).
     public var remedy: String
+    /// The failed system call and its `errno`, for `system` errors.
+    public var operation: String?
+    public var code: Int32?
 
-    public init(path: String, problem: String, remedy: String = "") {
+    public init(path: String, problem: String, remedy: String = "", operation: String? = nil, code: Int32? = nil) {
         self.path = path
         self.problem = problem
         self.remedy = remedy
+        self.operation = operation
+        self.code = code
     }
 
     /// A failed system call on `path`, with `errno`'s text and the usual remedy for it.
@@ -31,7 +36,8 @@ public struct OutputError: Error, LocalizedError, CustomStringConvertible, Equat
         case ENOTDIR: remedy = "a part of the path is a file, not a folder"
         default: remedy = ""
         }
-        return OutputError(path: path, problem: "\(operation) failed: \(String(cString: strerror(code)))", remedy: remedy)
+        return OutputError(path: path, problem: "\(operation) failed: \(String(cString: strerror(code)))", remedy: remedy,
+                           operation: operation, code: code)
     }
 
     public var description: String { "\(path): \(problem)" + (remedy.isEmpty ? "" : "; \(remedy)") }

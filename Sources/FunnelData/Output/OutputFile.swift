@@ -23,17 +23,14 @@ public final class OutputFile {
     private var descriptor: Int32
 
     /// Checks `destination` (see `OutputGuard.checkFile`; `overwrite` permits replacing an existing file) and
-    /// creates its temporary file, with the destination's folder if missing.
+    /// creates its temporary file (the folder must exist).
     public init(_ destination: URL, overwrite: Bool, inputs: [URL] = []) throws {
         try OutputGuard.checkFile(destination, overwrite: overwrite, inputs: inputs)
         let folder = destination.deletingLastPathComponent()
-        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-            throw OutputError(path: folder.path, problem: "cannot create the folder", remedy: "check its permissions, or choose another location")
-        }
         self.destination = destination
         temporaryPath = "\(folder.path)/.\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if descriptor < 0 { throw OutputError.system(temporaryPath, "creating a temporary file for \(destination.path)") }
+        if descriptor < 0 { throw OutputError.system(temporaryPath, "create") }
     }
 
     deinit { discard() }

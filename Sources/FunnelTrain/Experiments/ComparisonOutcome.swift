@@ -149,6 +149,7 @@ public struct ComparisonOutcome: Codable, Sendable {
     @discardableResult
     public func write(to directory: URL, plotMetric: String? = nil, overwrite: Bool = false) throws -> [URL] {
         try Self.checkDestination(directory, overwrite: overwrite)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var files: [(String, Data)] = [("comparison.md", Data(report.utf8)), ("comparison.json", try jsonData()),
                                        ("comparison.svg", Data(ComparisonChart(self, metric: plotMetric).svg.utf8))]
         if let inspections { files.append(("inspections.md", Data(inspections.utf8))) }
