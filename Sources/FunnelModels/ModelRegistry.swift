@@ -57,10 +57,12 @@ public struct ModelRegistry: Sendable {
     }
 
     /// Builds model `name` with `configuration` (a partial or full configuration object; nil for the defaults).
+    /// Every numeric value is range-checked first (`ConfigurationRules`; a `RangeError` names the model and key).
     public func makeModel(named name: String, configuration overrides: JSONValue?, features: FeatureLayout, tasks: [TaskSpec],
                           using rng: inout SeededGenerator) throws -> AnyMultiTaskModel {
         let entry = try entry(named: name)
         let configuration = try self.configuration(named: name, overrides: overrides)
+        try ConfigurationRules.validate(configuration, model: name)
         let model: any MultiTaskModel
         do { model = try entry.build(configuration, features, tasks, &rng) } catch {
             throw ModelRegistryError.invalidConfiguration(model: name, reason: "\(error)")

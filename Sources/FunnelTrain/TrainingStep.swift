@@ -94,9 +94,18 @@ public final class TrainingStep {
 /// Why training stopped abnormally.
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(task: String, step: Int, epoch: Int, value: Float)
+    /// A task's loss grew beyond `Trainer.divergenceFactor` times its first finite value (`initial`).
+    case diverged(task: String, step: Int, epoch: Int, value: Float, initial: Float)
+    /// The model predicted a non-finite value (NaN or infinite weights) for a 1-based row.
+    case nonFinitePrediction(task: String, row: Int, value: Float)
 
     public var description: String {
         switch self {
+        case let .diverged(task, step, epoch, value, initial):
+            return "training stopped: loss of task '\(task)' diverged to \(value) at step \(step) (epoch \(epoch)), more than "
+                + "\(Int(Trainer.divergenceFactor))× its first value \(initial); lower the learning rate or enable gradientClip"
+        case let .nonFinitePrediction(task, row, value):
+            return "the model predicts \(value) for task '\(task)' at row \(row): its weights are not finite; retrain it (lower the learning rate)"
         case let .nonFinite(task, step, epoch, value):
             return "training stopped: loss of task '\(task)' is \(value) at step \(step) (epoch \(epoch)); "
                 + "lower the learning rate, enable gradientClip, or check the labels of this task"

@@ -43,6 +43,12 @@ struct Compare: ParsableCommand {
     @Flag(help: "List the registry's models and exit.")
     var listModels = false
 
+    @Flag(help: "Write into an existing --out directory that is not an earlier comparison's (only Funnel's files are replaced).")
+    var overwrite = false
+
+    @Flag(help: "Continue an interrupted comparison in --out: finished runs are kept, the interrupted one resumes after its last epoch.")
+    var resume = false
+
     func run() throws {
         if listModels {
             for entry in ModelRegistry.standard.entries { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.summary)") }
@@ -50,21 +56,23 @@ struct Compare: ParsableCommand {
         }
         let (run, base) = try training.runConfiguration(try overrides(), data: data)
         guard let dataSpecification = run.data else { throw ValidationError("no data: give --data, --synthetic or a run file with `data:`") }
+        if let out = run.output { try ComparisonOutcome.checkDestination(URL(fileURLWithPath: out), overwrite: overwrite) }
         let experiment = try dataSpecification.load(relativeTo: base)
         printError(experiment.summary)
-        let comparison = try run.comparison(for: experiment, inspection: inspect)
+        var comparison = try run.comparison(for: experiment, inspection: inspect)
         let directory = run.output.map { URL(fileURLWithPath: $0) }
+        comparison.checkpoints = directory?.appendingPathComponent("runs")
+        if resume && directory == nil { throw ValidationError("--resume needs --out (where the runs were saved)") }
         var result = try comparison.run(train: experiment.train, validation: experiment.validation, test: experiment.test,
                                         log: { entry, seed in
                                             let url = directory?.appendingPathComponent("logs/\(entry)-seed\(seed).jsonl")
-                                            if let url { try? FileManager.default.removeItem(at: url) }  // a new run, not an append
-                                            return try TrainingLog(jsonlURL: url, showProgress: !training.quiet)
+                                            return try TrainingLog(jsonlURL: url, showProgress: !training.quiet, append: resume)
                                         },
-                                        progress: { printError($0) })
+                                        progress: { printError($0) }, resume: resume)
         result.data = experiment.summary.split(separator: "\n").first.map(String.init)
         print(result.markdown())
         if let directory {
-            for file in try result.write(to: directory, plotMetric: plotMetric) { printError("wrote \(file.path)") }
+            for file in try result.write(to: directory, plotMetric: plotMetric, overwrite: overwrite) { printError("wrote \(file.path)") }
         }
     }
 

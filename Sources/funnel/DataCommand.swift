@@ -88,13 +88,17 @@ extension DataCommand {
         @Flag(help: "Skip and count malformed rows instead of stopping at the first.")
         var skipBadRows = false
 
+        @Flag(help: "Replace an existing --feature-map file.")
+        var overwrite = false
+
         func run() throws {
+            if let featureMap { try OutputGuard.checkFile(URL(fileURLWithPath: featureMap), overwrite: overwrite) }
             let options = PreparedDataset.Options(dataDirectory: dataDir.map { URL(fileURLWithPath: $0) },
                                                   badRows: skipBadRows ? .skip : nil)
             let data = try PreparedDataset.load(schemaURL: URL(fileURLWithPath: schema), options: options)
             print(data.summary)
             if let featureMap {
-                try data.featureMap.save(to: URL(fileURLWithPath: featureMap))
+                try data.featureMap.save(to: URL(fileURLWithPath: featureMap), overwrite: overwrite)
                 print("feature map: \(featureMap)")
             }
         }
@@ -114,15 +118,19 @@ extension DataCommand {
         @Option(help: "Directory the schema's relative file names resolve against (default: the schema's folder).")
         var dataDir: String?
 
-        @Option(help: "Output directory (created if needed).")
+        @Option(help: "Output directory (created if needed; an existing one must be empty or an earlier export).")
         var out: String
 
+        @Flag(help: "Write into an existing directory that is not an earlier export (only the export's files are replaced).")
+        var overwrite = false
+
         func run() throws {
+            try OutputGuard.checkDirectory(URL(fileURLWithPath: out), use: .filled, markers: ["meta.json"], overwrite: overwrite)
             let options = PreparedDataset.Options(dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
             let data = try PreparedDataset.load(schemaURL: URL(fileURLWithPath: schema), options: options)
             print(data.summary)
             try NumPyExport.write(["train": data.train, "validation": data.validation, "test": data.test],
-                                  to: URL(fileURLWithPath: out))
+                                  to: URL(fileURLWithPath: out), overwrite: overwrite)
             print("exported: \(out)")
         }
     }

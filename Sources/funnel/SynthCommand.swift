@@ -23,6 +23,9 @@ struct SynthOptions: ParsableArguments {
     @Flag(help: "Also write ground-truth columns (probabilities, noise-free values) to the CSV.")
     var groundTruth = false
 
+    @Flag(help: "Replace an existing CSV and schema.")
+    var overwrite = false
+
     var csvURL: URL? { csv.map { URL(fileURLWithPath: $0) } }
 }
 
@@ -47,7 +50,7 @@ extension Synth {
             configuration.crossStrength = cross
             let data = try FunnelDataset(configuration: configuration, seed: options.seed)
             print(data.statistics.summary)
-            if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, groundTruth: options.groundTruth)) }
+            if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, groundTruth: options.groundTruth, overwrite: options.overwrite)) }
         }
     }
 
@@ -81,7 +84,7 @@ extension Synth {
                 print(data.statistics.summary)
                 if let url = options.csvURL {
                     let path = cosines.count == 1 ? url : url.deletingPathExtension().appendingPathExtension("p\(p).csv")
-                    printSchema(try data.writeCSVWithSchema(to: path, groundTruth: options.groundTruth))
+                    printSchema(try data.writeCSVWithSchema(to: path, groundTruth: options.groundTruth, overwrite: options.overwrite))
                 }
             }
         }
@@ -101,7 +104,7 @@ extension Synth {
             if let rows = options.rows { configuration.rows = rows }
             let data = try DEPHNPairDataset(funnel: configuration, seed: options.seed)
             print(data.statistics.summary)
-            if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, pair: pair, groundTruth: options.groundTruth)) }
+            if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, pair: pair, groundTruth: options.groundTruth, overwrite: options.overwrite)) }
         }
     }
 }

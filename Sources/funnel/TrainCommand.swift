@@ -30,6 +30,12 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the training log (JSONL) here.", valueName: "file"))
     var logFile: String?
 
+    @Flag(help: "Replace an existing plain file at --checkpoint or --log-file (a directory Funnel did not write is never replaced).")
+    var overwrite = false
+
+    @Flag(help: "Continue an interrupted run from the last finished epoch saved in <checkpoint>.training/.")
+    var resume = false
+
     func run() throws {
         var overrides = RunOverrides()
         if let model {
@@ -45,13 +51,16 @@ struct Train: ParsableCommand {
         if run.models.count > 1 { printError("training the first of \(run.models.count) models: \(choice.displayName)") }
         guard let dataSpecification = run.data else { throw ValidationError("no data: give --data, --synthetic or a run file with `data:`") }
         guard let output = run.output else { throw ValidationError("give --checkpoint DIR") }
+        let checkpointURL = URL(fileURLWithPath: output), logURL = logFile.map { URL(fileURLWithPath: $0) }
+        try TrainingRun.checkOutputs(checkpoint: checkpointURL, overwrite: overwrite)
+        if let logURL { try OutputGuard.checkFile(logURL, overwrite: overwrite || resume) }
         let experiment = try dataSpecification.load(relativeTo: base)
         printError(experiment.summary)
         var configuration = run.training
         configuration.seed = run.seeds.first ?? 0
-        let log = try TrainingLog(jsonlURL: logFile.map { URL(fileURLWithPath: $0) }, showProgress: !training.quiet)
-        let outcome = try TrainingRun(choice: choice, training: configuration).run(on: experiment, log: log)
-        try outcome.trained.write(to: URL(fileURLWithPath: output))
+        let log = try TrainingLog(jsonlURL: logURL, showProgress: !training.quiet, append: resume)
+        let outcome = try TrainingRun(choice: choice, training: configuration).train(on: experiment, log: log, to: checkpointURL,
+                                                                                    overwrite: overwrite, resume: resume)
         print("model \(choice.displayName) (\(outcome.trained.model.parameterCount) parameters), seed \(configuration.seed): "
               + "best epoch \(outcome.summary.bestEpoch) of \(outcome.summary.history.count), \(outcome.summary.steps) steps")
         print("\nvalidation (best epoch):")
@@ -108,10 +117,16 @@ struct Predict: ParsableCommand {
     @Option(help: "Rows per forward pass.")
     var batchSize = 8192
 
+    @Flag(help: "Replace an existing --output file (never the input).")
+    var overwrite = false
+
     func run() throws {
+        let inputURL = URL(fileURLWithPath: input), outputURL = URL(fileURLWithPath: output)
+        try RangeCheck.atLeast(1, batchSize, "--batch-size")
+        try OutputGuard.checkFile(outputURL, overwrite: overwrite, inputs: [inputURL])
         let trained = try TrainedModel(contentsOf: URL(fileURLWithPath: checkpoint))
-        let rows = try trained.score(csv: URL(fileURLWithPath: input), to: URL(fileURLWithPath: output), batchSize: batchSize,
-                                     passThrough: keep.map { $0.split(separator: ",").map(String.init) } ?? [])
+        let rows = try trained.score(csv: inputURL, to: outputURL, batchSize: batchSize,
+                                     passThrough: keep.map { $0.split(separator: ",").map(String.init) } ?? [], overwrite: overwrite)
         printError("scored \(rows) rows → \(output) (\(trained.tasks.map(\.name).joined(separator: ", ")))")
     }
 }

@@ -86,7 +86,8 @@ final class CSVReaderTests: XCTestCase {
     func testUnterminatedQuoteNamesLineAndColumn() {
         let error = TestData.error { _ = try TestData.records("a,b\nc,\"open\nmore\n") }
         XCTAssertEqual(error?.kind, .quoting)
-        XCTAssertEqual(error?.description, "t.csv:2: column 1: unterminated quoted field")
+        XCTAssertEqual(error?.description, "t.csv:2: column 1: unterminated quoted field (a broken quote?); skipped 1 physical line(s) "
+                       + "from line 2; format.maxQuotedLines bounds a quoted field")
     }
 
     func testTextAfterClosingQuoteNamesLineAndColumn() {
@@ -116,7 +117,7 @@ final class CSVReaderTests: XCTestCase {
         let cases: [(String, Double?)] = [
             ("0", 0), ("-12", -12), ("+3.25", 3.25), (" 1700.09 ", 1700.09), (".5", 0.5), ("5.", 5), ("1e3", 1000),
             ("2.5E-3", 0.0025), ("0.1", 0.1), ("123456789012345678901234", 123456789012345678901234.0),
-            ("3.141592653589793238462643", 3.141592653589793), ("1e400", .infinity),
+            ("3.141592653589793238462643", 3.141592653589793), ("1e400", nil),  // overflow is not a number
             ("abc", nil), ("", nil), ("-", nil), ("1e", nil), ("1,5", nil), ("nan", nil), ("inf", nil), ("0x10", nil), ("1 2", nil),
         ]
         for (text, expected) in cases {

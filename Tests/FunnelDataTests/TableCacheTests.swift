@@ -144,14 +144,15 @@ final class TableCacheTests: XCTestCase {
 
     // MARK: - Atomic writes
 
-    func testFailedRenameLeavesNoTemporaryFile() throws {
+    /// A directory where the cache should go is refused before anything is written (OutputGuard), and stays.
+    func testADirectoryInTheWayIsRefusedAndLeavesNoTemporaryFile() throws {
         let directory = try TableFixtures.directory(for: self)
         let occupied = directory.appendingPathComponent("t.ftc")
         try FileManager.default.createDirectory(at: occupied.appendingPathComponent("inside"), withIntermediateDirectories: true)
         XCTAssertThrowsError(try TableCache.write(TableFixtures.table(rows: 50, seed: 1), to: occupied, key: key)) { error in
-            guard case .system(let operation, _)? = (error as? TableCacheError)?.reason else { return XCTFail("\(error)") }
-            XCTAssertTrue(operation.hasPrefix("rename"), operation)
+            XCTAssertEqual((error as? OutputError)?.problem, "is a directory")
         }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: occupied.path), ["inside"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["t.ftc"])
     }
 

@@ -27,7 +27,6 @@ enum TableCacheWriter {
     }
 
     static func write(_ table: EncodedTable, to url: URL, key: String) throws {
-        let path = url.path
         var sources = [
             Source("ids", .int32, table.ids),
             Source("numeric", .float, table.numeric),
@@ -73,98 +72,31 @@ enum TableCacheWriter {
 
         do {
             try writeAtomically(to: url, chunks: [prefix, header], sources: sources, columns: columns, fileLength: fileLength)
-        } catch let failure as SystemCallFailure {
-            throw TableCacheError(path: path, reason: .system(operation: failure.operation, errno: failure.code))
+        } catch let error as OutputError {
+            guard let operation = error.operation, let code = error.code else { throw error }
+            throw TableCacheError(path: url.path, reason: .system(operation: operation, errno: code))
         }
     }
 
     private static func writeAtomically(to url: URL, chunks: [[UInt8]], sources: [Source], columns: [TableCacheHeader.Column],
                                         fileLength: Int) throws {
-        let file = try TemporaryFile(near: url)
-        do {
-            var position = 0
-            for chunk in chunks {
-                try file.write(chunk)
-                position += chunk.count
-            }
-            for (source, column) in zip(sources, columns) {
-                try file.write([UInt8](repeating: 0, count: column.offset - position))
-                try source.withBytes { try file.write($0) }
-                position = column.offset + column.byteCount
-            }
-            try file.write([UInt8](repeating: 0, count: fileLength - position))
-            try file.commit(as: url)
-        } catch {
-            file.discard()
-            throw error
+        // The cache is Funnel's own file (a stale one is replaced).
+        let file = try OutputFile(url, overwrite: true)
+        var position = 0
+        for chunk in chunks {
+            try file.write(chunk)
+            position += chunk.count
         }
+        for (source, column) in zip(sources, columns) {
+            try file.write([UInt8](repeating: 0, count: column.offset - position))
+            try source.withBytes { try file.write($0) }
+            position = column.offset + column.byteCount
+        }
+        try file.write([UInt8](repeating: 0, count: fileLength - position))
+        try file.commit()
     }
 
     private static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
-}
-
-/// A failed system call and its `errno`.
-struct SystemCallFailure: Error {
-    var operation: String
-    var code: Int32
-}
-
-/// A uniquely named file next to a destination, renamed over it on `commit` or removed on `discard`.
-final class TemporaryFile {
-    let path: String
-    private var descriptor: Int32
-
-    init(near destination: URL) throws {
-        let directory = destination.deletingLastPathComponent().path
-        path = "\(directory)/.\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if descriptor < 0 { throw SystemCallFailure(operation: "create \(path)", code: errno) }
-    }
-
-    func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
-
-    /// Writes all of `bytes`, retrying partial writes and interrupts.
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var next = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = systemWrite(descriptor, next, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SystemCallFailure(operation: "write \(path)", code: errno)
-            }
-            next += written
-            remaining -= written
-        }
-    }
-
-    /// Flushes the file to disk and renames it to `destination`, then flushes the directory entry.
-    func commit(as destination: URL) throws {
-        if fsync(descriptor) != 0 { throw SystemCallFailure(operation: "fsync \(path)", code: errno) }
-        let closed = close(descriptor)
-        descriptor = -1
-        if closed != 0 { throw SystemCallFailure(operation: "close \(path)", code: errno) }
-        if rename(path, destination.path) != 0 {
-            throw SystemCallFailure(operation: "rename to \(destination.path)", code: errno)
-        }
-        let directory = open(destination.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
-        }
-    }
-
-    /// Closes (if open) and removes the temporary file.
-    func discard() {
-        if descriptor >= 0 { close(descriptor) }
-        descriptor = -1
-        unlink(path)
-    }
-}
-
-/// The C library's `write(2)` (the name is shadowed inside `TemporaryFile`).
-private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }

@@ -5,25 +5,25 @@ import Foundation
 /// `[rows, F_cat]`), `NAME_numeric.npy` (float32 `[rows, numericCount]`), `NAME_labels.npy` (float32
 /// `[rows, tasks]`), and one `meta.json` with the layout and tasks. Multi-valued fields are not exported.
 public enum NumPyExport {
-    /// Writes `splits` (name → table; all with the same layout and tasks) into `directory`.
-    public static func write(_ splits: [String: EncodedTable], to directory: URL) throws {
+    /// Writes `splits` (name → table; all with the same layout and tasks) into `directory`: a new or empty one, an
+    /// earlier export (it has `meta.json`), or — with `overwrite` — any directory (only the export's files are
+    /// replaced). Each file is written through an `OutputFile`.
+    public static func write(_ splits: [String: EncodedTable], to directory: URL, overwrite: Bool = false) throws {
+        try OutputGuard.checkDirectory(directory, use: .filled, markers: ["meta.json"], overwrite: overwrite)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         guard let first = splits.values.first else { return }
+        let write = { (data: Data, name: String) in try OutputFile.write(data, to: directory.appendingPathComponent(name), overwrite: true) }
         for (name, table) in splits {
             precondition(table.layout == first.layout && table.tasks == first.tasks, "split \(name) differs in layout or tasks")
             let fields = table.layout.vocabularySizes.count
-            try array(table.ids, descriptor: "<i4", shape: [table.rowCount, fields])
-                .write(to: directory.appendingPathComponent("\(name)_ids.npy"))
-            try array(table.numeric, descriptor: "<f4", shape: [table.rowCount, table.layout.numericCount])
-                .write(to: directory.appendingPathComponent("\(name)_numeric.npy"))
-            try array(table.labels, descriptor: "<f4", shape: [table.rowCount, table.tasks.count])
-                .write(to: directory.appendingPathComponent("\(name)_labels.npy"))
+            try write(array(table.ids, descriptor: "<i4", shape: [table.rowCount, fields]), "\(name)_ids.npy")
+            try write(array(table.numeric, descriptor: "<f4", shape: [table.rowCount, table.layout.numericCount]), "\(name)_numeric.npy")
+            try write(array(table.labels, descriptor: "<f4", shape: [table.rowCount, table.tasks.count]), "\(name)_labels.npy")
         }
         struct Meta: Encodable { var layout: FeatureLayout; var tasks: [TaskSpec]; var splits: [String] }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(Meta(layout: first.layout, tasks: first.tasks, splits: splits.keys.sorted()))
-            .write(to: directory.appendingPathComponent("meta.json"))
+        try write(encoder.encode(Meta(layout: first.layout, tasks: first.tasks, splits: splits.keys.sorted())), "meta.json")
     }
 
     /// The bytes of a version-1.0 `.npy` file holding `values` (little-endian) with `shape`.

@@ -103,11 +103,13 @@ public struct FeatureMap: Codable {
         }
     }
 
-    /// Writes the map as JSON with sorted keys.
-    public func save(to url: URL) throws {
+    /// Writes the map as JSON with sorted keys, through an `OutputFile`: an existing file is replaced when it is a
+    /// feature map (Funnel's own artifact) or with `overwrite`.
+    public func save(to url: URL, overwrite: Bool = false) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        let ownArtifact = FileManager.default.fileExists(atPath: url.path) && (try? FeatureMap.load(from: url)) != nil
+        try OutputFile.write(encoder.encode(self), to: url, overwrite: overwrite || ownArtifact)
     }
 
     /// Reads a map written by `save(to:)`.

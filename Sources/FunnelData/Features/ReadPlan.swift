@@ -38,6 +38,8 @@ struct ReadPlan {
         var parent: Int?
         var nesting: TaskSchema.Nesting
         var weightColumn: Int?
+        /// The smallest label the task's loss and target transform accept (ZILN and `log1p` need amounts ≥ 0).
+        var minimum: Float?
         /// The label comes from `positive` (and `negative`) value sets.
         var isTextual: Bool { positive != nil }
         /// Text in neither set is a bad row.
@@ -101,7 +103,8 @@ struct ReadPlan {
             labels.append(LabelPlan(
                 task: task.name, kind: task.kind, column: column, positive: rule.positive.map(Self.set),
                 negative: rule.negative.map(Self.set), greaterThan: rule.greaterThan, fillNA: rule.fillNA,
-                parent: task.parent.flatMap { taskNames.firstIndex(of: $0) }, nesting: task.nesting, weightColumn: weightColumn))
+                parent: task.parent.flatMap { taskNames.firstIndex(of: $0) }, nesting: task.nesting, weightColumn: weightColumn,
+                minimum: task.loss == "ziln" || [.log1p, .log1pStandardize].contains(task.targetTransform) ? 0 : nil))
         }
         groupColumn = try schema.group.map { try resolve($0, "group") }
         if let divide = schema.split?.divide, let reference = divide.column {
@@ -201,6 +204,13 @@ struct ReadPlan {
                     value = Float(number)
                     if labels[t].kind == .binary && value != 0 && value != 1 {
                         throw located(.label, "label of binary task '\(labels[t].task)' must be 0 or 1, found \(String(decoding: bytes, as: UTF8.self))")
+                    }
+                    if !value.isFinite {
+                        throw located(.label, "label of task '\(labels[t].task)' is \(number), beyond the 32-bit float range")
+                    }
+                    if let minimum = labels[t].minimum, value < minimum {
+                        throw located(.label, "label of task '\(labels[t].task)' must be ≥ \(minimum) for its loss or transform (ziln, log1p), "
+                                      + "found \(String(decoding: bytes, as: UTF8.self))")
                     }
                 }
             }

@@ -14,20 +14,25 @@ public struct CSVDialect: Codable, Equatable, Sendable {
     /// Field texts (compared after `skipInitialSpace`) that mean "no value". Numeric columns take the feature's
     /// fill value there, or fail; categorical columns treat them per the feature's `missing` setting.
     public var missingValues: [String]
+    /// The most physical lines one quoted field may span. A quote opened and never closed would otherwise swallow
+    /// the rest of the file as one field; past this bound the record is malformed and reading resumes on the next
+    /// line after the opening quote's (so `badRows: skip` loses only that line).
+    public var maxQuotedLines: Int
 
     public init(delimiter: String = ",", quote: String? = "\"", header: Bool = true, skipInitialSpace: Bool = false,
-                missingValues: [String] = [""]) {
+                missingValues: [String] = [""], maxQuotedLines: Int = 64) {
         self.delimiter = delimiter
         self.quote = quote
         self.header = header
         self.skipInitialSpace = skipInitialSpace
         self.missingValues = missingValues
+        self.maxQuotedLines = maxQuotedLines
     }
 
     /// Tab-separated values with a header.
     public static let tsv = CSVDialect(delimiter: "\t")
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case delimiter, quote, header, skipInitialSpace, missingValues }
+    enum CodingKeys: String, CodingKey, CaseIterable { case delimiter, quote, header, skipInitialSpace, missingValues, maxQuotedLines }
 
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -38,6 +43,7 @@ public struct CSVDialect: Codable, Equatable, Sendable {
         header = try c.decodeIfPresent(Bool.self, forKey: .header) ?? defaults.header
         skipInitialSpace = try c.decodeIfPresent(Bool.self, forKey: .skipInitialSpace) ?? defaults.skipInitialSpace
         missingValues = try c.decodeIfPresent([String].self, forKey: .missingValues) ?? defaults.missingValues
+        maxQuotedLines = try c.decodeIfPresent(Int.self, forKey: .maxQuotedLines) ?? defaults.maxQuotedLines
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -48,10 +54,14 @@ public struct CSVDialect: Codable, Equatable, Sendable {
         try c.encode(header, forKey: .header)
         try c.encode(skipInitialSpace, forKey: .skipInitialSpace)
         try c.encode(missingValues, forKey: .missingValues)
+        try c.encode(maxQuotedLines, forKey: .maxQuotedLines)
     }
 
-    /// Checks that the delimiter and quote are single bytes and differ.
+    /// Checks that the delimiter and quote are single bytes and differ, and that `maxQuotedLines` ≥ 1.
     func validate(schemaName: String) throws {
+        do { try RangeCheck.atLeast(1, maxQuotedLines, "format.maxQuotedLines") } catch {
+            throw DataError.schema(schemaName, "\(error)")
+        }
         guard delimiter.utf8.count == 1 else { throw DataError.schema(schemaName, "delimiter must be one byte, got \"\(delimiter)\"") }
         if let quote {
             guard quote.utf8.count == 1, quote != delimiter else {

@@ -43,6 +43,7 @@ public final class CSVReader {
     private let special: UnsafeMutablePointer<UInt8>
     private let delimiter: UInt8
     private let quote: UInt8?
+    private let maxQuotedLines: Int
 
     /// Opens `path` (plain or gzip) and reads the header line if the dialect has one.
     public convenience init(path: String, dialect: CSVDialect = CSVDialect(), badRows: BadRowPolicy = .fail,
@@ -69,6 +70,7 @@ public final class CSVReader {
         lengths = .allocate(capacity: fieldCapacity)
         delimiter = dialect.delimiterByte
         quote = dialect.quoteByte
+        maxQuotedLines = dialect.maxQuotedLines
         special = .allocate(capacity: 256)
         special.initialize(repeating: 0, count: 256)
         special[Int(delimiter)] = 1
@@ -78,6 +80,14 @@ public final class CSVReader {
             while let outcome = try nextRecord() {
                 if case .record(let record) = outcome {
                     header = record.strings
+                    var seen: [String: Int] = [:]
+                    for (position, column) in record.strings.enumerated() {
+                        if let first = seen[column] {
+                            throw DataError(.schema, file: name, line: record.line, column: position, columnName: column,
+                                            message: "duplicate column name (also column \(first)); rename one in the header")
+                        }
+                        seen[column] = position
+                    }
                     expectedFieldCount = record.count
                     break
                 }
@@ -203,13 +213,19 @@ public final class CSVReader {
             if fields == fieldCapacity { growFields() }
             if let quote, i < stop, buf[i] == quote {
                 i &+= 1
-                let contentStart = i
+                let contentStart = i, linesBefore = lines
                 var escaped = false
                 while true {
-                    if i == stop {
-                        if !atEOF { return .incomplete }
+                    if i == stop && !atEOF { return .incomplete }
+                    if i == stop || lines &- linesBefore >= maxQuotedLines {
+                        // A broken quote: skip to the end of the line it opened on and read on from there.
+                        var resume = contentStart
+                        while resume < stop && buf[resume] != 10 { resume &+= 1 }
+                        let what = i == stop ? "unterminated quoted field" : "quoted field spans more than \(maxQuotedLines) lines"
                         return .malformed(DataError(.quoting, file: name, line: line, column: fields,
-                                                    message: "unterminated quoted field"), resume: stop, lines: lines)
+                                                    message: "\(what) (a broken quote?); skipped \(linesBefore &+ 1) physical line(s) "
+                                                        + "from line \(line); format.maxQuotedLines bounds a quoted field"),
+                                          resume: min(resume &+ 1, stop), lines: linesBefore &+ 1)
                     }
                     let c = buf[i]
                     if c == quote {

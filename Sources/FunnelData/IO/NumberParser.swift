@@ -5,7 +5,8 @@ import Darwin
 #endif
 
 /// Decimal numbers parsed straight from bytes: `[blanks][+|-]digits[.digits][(e|E)[+|-]digits][blanks]`, or a
-/// leading `.` (`.5`). Anything else — `abc`, `1,5`, `0x10`, `nan`, `inf`, an empty field — is not a number.
+/// leading `.` (`.5`). Anything else — `abc`, `1,5`, `0x10`, `nan`, `inf`, an empty field, a number too large for
+/// a Double (`1e999`) — is not a number.
 ///
 /// Up to 19 significant digits with a decimal exponent within ±22 are converted exactly (one correctly rounded
 /// multiplication or division of two exact doubles); longer numbers go through `strtod`, so every result is the
@@ -72,7 +73,8 @@ public enum NumberParser {
             let magnitude = exponent >= 0 ? Double(mantissa) * powers[exponent] : Double(mantissa) / powers[-exponent]
             return negative ? -magnitude : magnitude
         }
-        return slowPath(textStart, stop)
+        let value = slowPath(textStart, stop)
+        return value.isFinite ? value : nil  // `1e999` overflows: not a number, as `inf` is not
     }
 
     /// Correctly rounded conversion of already validated text through the C library.

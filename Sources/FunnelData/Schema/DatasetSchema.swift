@@ -65,7 +65,7 @@ public struct DatasetSchema: Codable, Equatable, Sendable {
     public static func load(from url: URL) throws -> DatasetSchema {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw DataError(.io, file: url.lastPathComponent, message: "cannot read schema: \(error.localizedDescription)")
+            throw DataError(.io, file: url.path, message: "cannot read schema: \(ErrorText.describe(error))")
         }
         return try decode(data, name: url.lastPathComponent, json: url.pathExtension.lowercased() == "json")
     }
@@ -77,12 +77,10 @@ public struct DatasetSchema: Codable, Equatable, Sendable {
         let schema: DatasetSchema
         do {
             schema = isJSON ? try JSONDecoder().decode(DatasetSchema.self, from: data) : try YAMLDecoder().decode(DatasetSchema.self, from: text)
-        } catch let error as DecodingError {
-            throw DataError.schema(name, Self.describe(error))
         } catch let error as DataError {
             throw error
         } catch {
-            throw DataError.schema(name, "\(error)".replacingOccurrences(of: "\n", with: " "))
+            throw DataError.schema(name, ErrorText.describe(error))
         }
         try schema.validate(name: name)
         return schema
@@ -165,19 +163,6 @@ public struct DatasetSchema: Codable, Equatable, Sendable {
         switch column {
         case .name(let name): return name
         case .position(let position): return columns.flatMap { position < $0.count ? $0[position] : nil } ?? "#\(position)"
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return keys.isEmpty ? "" : "at \(keys.dropFirst(keys.hasPrefix(".") ? 1 : 0)): "
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context))missing key '\(key.stringValue)'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(path(context))\(context.debugDescription)"
-        @unknown default: return "\(error)"
         }
     }
 }

@@ -82,8 +82,12 @@ public struct SplitSchema: Codable, Equatable, Sendable {
         func validate(schema: String) throws {
             switch method {
             case .random, .chronological:
-                guard let fractions, fractions.total > 0, fractions.all.allSatisfy({ $0.1 >= 0 }) else {
-                    throw DataError.schema(schema, "split.divide: \(method.rawValue) needs non-negative fractions with a positive sum")
+                guard let fractions, fractions.all.allSatisfy({ $0.1.isFinite && $0.1 >= 0 }) else {
+                    throw DataError.schema(schema, "split.divide: \(method.rawValue) needs non-negative fractions")
+                }
+                guard abs(fractions.total - 1) <= 1e-9 else {
+                    throw DataError.schema(schema, "split.divide.fractions must sum to 1, got \(fractions.total) "
+                                           + "(\(fractions.all.filter { $0.1 > 0 }.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: " + ")))")
                 }
                 if method == .chronological && column == nil {
                     throw DataError.schema(schema, "split.divide: chronological needs the time column")
@@ -106,6 +110,16 @@ public struct SplitSchema: Codable, Equatable, Sendable {
             self.test = test
         }
 
+        enum CodingKeys: String, CodingKey, CaseIterable { case train, validation, test }
+
+        /// Only the three roles are keys (a misspelt role is an error, not a role with no rows).
+        public init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(train: try c.decodeIfPresent(Double.self, forKey: .train), validation: try c.decodeIfPresent(Double.self, forKey: .validation),
+                      test: try c.decodeIfPresent(Double.self, forKey: .test))
+        }
+
         var all: [(SplitRole, Double)] { [(.train, train ?? 0), (.validation, validation ?? 0), (.test, test ?? 0)] }
         var total: Double { all.reduce(0) { $0 + $1.1 } }
     }
@@ -120,6 +134,17 @@ public struct SplitSchema: Codable, Equatable, Sendable {
             self.train = train
             self.validation = validation
             self.test = test
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case train, validation, test }
+
+        /// Only the three roles are keys (a misspelt role is an error).
+        public init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(train: try c.decodeIfPresent([String].self, forKey: .train),
+                      validation: try c.decodeIfPresent([String].self, forKey: .validation),
+                      test: try c.decodeIfPresent([String].self, forKey: .test))
         }
 
         var all: [(SplitRole, [String])] { [(.train, train ?? []), (.validation, validation ?? []), (.test, test ?? [])] }

@@ -80,8 +80,15 @@ public struct TaskSchema: Codable, Equatable, Sendable {
             metrics: try c.decodeIfPresent([String].self, forKey: .metrics) ?? [])
     }
 
-    /// The task's `TaskLoss` from `loss`, `positiveWeight` and `huberDelta`.
+    /// The task's `TaskLoss` from `loss`, `positiveWeight` and `huberDelta` (each range-checked, as is `weight`).
     func taskLoss(schema: String) throws -> TaskLoss {
+        do {
+            if let positiveWeight { try RangeCheck.positive(positiveWeight, "task '\(name)': positiveWeight") }
+            if let huberDelta { try RangeCheck.positive(huberDelta, "task '\(name)': huberDelta") }
+            try RangeCheck.nonNegative(weight, "task '\(name)': weight")
+        } catch let error as RangeError {
+            throw DataError.schema(schema, error.description)
+        }
         switch loss ?? (kind == .binary ? "bce" : "mse") {
         case "bce": return .binaryCrossEntropy(positiveWeight: positiveWeight ?? 1)
         case "mse": return .squaredError

@@ -156,7 +156,7 @@ public struct CorrelatedTasksDataset: Sendable {
     public var splits: RowSplits { .byIndex(rowCount: rowCount) }
 
     /// Writes `x0…x{d−1}` and the labels `task0…` (with `groundTruth`, also `value_k` and `signal_k`) as CSV.
-    public func writeCSV(to url: URL, groundTruth: Bool = false) throws {
+    public func writeCSV(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws {
         let k = configuration.taskCount, d = configuration.inputDimension
         var columns = (0..<d).map { CSVColumn.reals("x\($0)", features, stride: d, offset: $0) }
         for task in 0..<k {
@@ -170,7 +170,7 @@ public struct CorrelatedTasksDataset: Sendable {
             columns += (0..<k).map { CSVColumn.reals("value_\($0)", values, stride: k, offset: $0) }
             columns += (0..<k).map { CSVColumn.reals("signal_\($0)", signals, stride: k, offset: $0) }
         }
-        try FunnelData.writeCSV(columns: columns, rows: rowCount, to: url)
+        try FunnelData.writeCSV(columns: columns, rows: rowCount, to: url, overwrite: overwrite)
     }
 
     /// §4: rank or Bernoulli thresholding per task, then optional nesting.

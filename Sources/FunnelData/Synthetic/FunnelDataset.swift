@@ -171,7 +171,7 @@ public struct FunnelDataset: Sendable {
 
     /// Writes `cat0…`, `dense0…`, `click`, `conv`, `amount` as CSV (raw ids and Float64 values); with
     /// `groundTruth`, also `p_click`, `p_cvr`, `p_ctcvr`, `mu_amount`, `expected_amount`.
-    public func writeCSV(to url: URL, groundTruth: Bool = false) throws {
+    public func writeCSV(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws {
         let fields = configuration.categoricalFields, width = configuration.denseFeatures
         var columns = (0..<fields).map { CSVColumn.integers("cat\($0)", categorical, stride: fields, offset: $0) }
         columns += (0..<width).map { CSVColumn.reals("dense\($0)", dense, stride: width, offset: $0) }
@@ -181,6 +181,6 @@ public struct FunnelDataset: Sendable {
                         .reals("p_ctcvr", ctcvrProbability), .reals("mu_amount", amountLocation),
                         .reals("expected_amount", expectedAmount)]
         }
-        try FunnelData.writeCSV(columns: columns, rows: rowCount, to: url)
+        try FunnelData.writeCSV(columns: columns, rows: rowCount, to: url, overwrite: overwrite)
     }
 }

@@ -147,7 +147,7 @@ public struct DEPHNPairDataset: Sendable {
 
     /// Writes the funnel's features, `click`, `related`, `unrelated` as CSV; with `groundTruth`, also
     /// `confidence`, `y_related`, `y_unrelated`.
-    public func writeCSV(to url: URL, groundTruth: Bool = false) throws {
+    public func writeCSV(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws {
         let fields = funnel.configuration.categoricalFields, width = funnel.configuration.denseFeatures
         var columns = (0..<fields).map { CSVColumn.integers("cat\($0)", funnel.categorical, stride: fields, offset: $0) }
         columns += (0..<width).map { CSVColumn.reals("dense\($0)", funnel.dense, stride: width, offset: $0) }
@@ -156,6 +156,6 @@ public struct DEPHNPairDataset: Sendable {
             columns += [.reals("confidence", confidence), .reals("y_related", labels.relatedValue),
                         .reals("y_unrelated", labels.unrelatedValue)]
         }
-        try FunnelData.writeCSV(columns: columns, rows: rowCount, to: url)
+        try FunnelData.writeCSV(columns: columns, rows: rowCount, to: url, overwrite: overwrite)
     }
 }

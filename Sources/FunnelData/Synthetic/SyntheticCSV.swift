@@ -17,14 +17,11 @@ struct CSVColumn {
 }
 
 /// Writes `rows` rows of `columns` as comma-separated values with a header line (no quoting: names and values
-/// never contain commas), replacing any file at `url`. Written in chunks, so large datasets stream to disk.
-func writeCSV(columns: [CSVColumn], rows: Int, to url: URL) throws {
+/// never contain commas) through an `OutputFile` (an existing file is replaced only with `overwrite`). Written in
+/// chunks, so large datasets stream to disk.
+func writeCSV(columns: [CSVColumn], rows: Int, to url: URL, overwrite: Bool) throws {
     precondition(columns.allSatisfy { !$0.name.contains(",") && !$0.name.contains("\"") })
-    guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-    }
-    let handle = try FileHandle(forWritingTo: url)
-    defer { try? handle.close() }
+    let handle = try OutputFile(url, overwrite: overwrite)
     var text = columns.map(\.name).joined(separator: ",") + "\n"
     for row in 0..<rows {
         for (i, column) in columns.enumerated() {
@@ -33,9 +30,10 @@ func writeCSV(columns: [CSVColumn], rows: Int, to url: URL) throws {
         }
         text += "\n"
         if text.utf8.count > 1 << 20 {
-            try handle.write(contentsOf: Data(text.utf8))
+            try handle.write(Data(text.utf8))
             text = ""
         }
     }
-    try handle.write(contentsOf: Data(text.utf8))
+    try handle.write(Data(text.utf8))
+    try handle.commit()
 }

@@ -111,12 +111,12 @@ public struct SyntheticRecipe: Codable, Equatable, Sendable {
     }
 
     /// Writes the generated rows as CSV (what `funnel synth … --csv` writes), with ground truth when asked.
-    public func writeCSV(to url: URL, groundTruth: Bool = false) throws {
+    public func writeCSV(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws {
         switch generator {
-        case .funnel: try FunnelDataset(configuration: try funnelConfiguration(), seed: seed).writeCSV(to: url, groundTruth: groundTruth)
+        case .funnel: try FunnelDataset(configuration: try funnelConfiguration(), seed: seed).writeCSV(to: url, groundTruth: groundTruth, overwrite: overwrite)
         case .correlated:
-            try CorrelatedTasksDataset(configuration: try correlatedConfiguration(), seed: seed).writeCSV(to: url, groundTruth: groundTruth)
-        case .dephn: try DEPHNPairDataset(funnel: try funnelConfiguration(), seed: seed).writeCSV(to: url, groundTruth: groundTruth)
+            try CorrelatedTasksDataset(configuration: try correlatedConfiguration(), seed: seed).writeCSV(to: url, groundTruth: groundTruth, overwrite: overwrite)
+        case .dephn: try DEPHNPairDataset(funnel: try funnelConfiguration(), seed: seed).writeCSV(to: url, groundTruth: groundTruth, overwrite: overwrite)
         }
     }
 }

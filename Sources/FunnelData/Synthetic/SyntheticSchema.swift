@@ -6,6 +6,20 @@ import Foundation
 /// relations, and the rows are split 80 / 10 / 10 at random (the rows are i.i.d., so any split is fair).
 /// Ground-truth columns, when present, are not read.
 enum SyntheticSchema {
+    /// Checks both outputs (the CSV at `csv` and its schema next to it) before writing either, then writes the CSV
+    /// with `writeCSV` and the schema text; returns the schema's URL.
+    static func write(csv: URL, schema text: String, overwrite: Bool, writeCSV: () throws -> Void) throws -> URL {
+        let schema = url(nextTo: csv)
+        guard schema.standardizedFileURL != csv.standardizedFileURL else {
+            throw OutputError(path: csv.path, problem: "the CSV and its schema would be the same file", remedy: "name the CSV file.csv")
+        }
+        try OutputGuard.checkFile(csv, overwrite: overwrite)
+        try OutputGuard.checkFile(schema, overwrite: overwrite)
+        try writeCSV()
+        try OutputFile.write(Data(text.utf8), to: schema, overwrite: overwrite)
+        return schema
+    }
+
     /// The YAML text of a schema over `file` (a name relative to the schema's folder).
     static func yaml(name: String, description: String, file: String, categorical: [String], numeric: [String],
                      tasks: [String], seed: UInt64) -> String {
@@ -45,13 +59,13 @@ extension FunnelDataset {
             seed: seed)
     }
 
-    /// Writes the CSV to `url` and its schema next to it (`name.yaml`); returns the schema's URL.
+    /// Writes the CSV to `url` and its schema next to it (`name.yaml`; existing files only with `overwrite`); returns
+    /// the schema's URL.
     @discardableResult
-    public func writeCSVWithSchema(to url: URL, groundTruth: Bool = false) throws -> URL {
-        try writeCSV(to: url, groundTruth: groundTruth)
-        let schema = SyntheticSchema.url(nextTo: url)
-        try Data(schemaYAML(csvFile: url.lastPathComponent).utf8).write(to: schema, options: .atomic)
-        return schema
+    public func writeCSVWithSchema(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws -> URL {
+        try SyntheticSchema.write(csv: url, schema: schemaYAML(csvFile: url.lastPathComponent), overwrite: overwrite) {
+            try writeCSV(to: url, groundTruth: groundTruth, overwrite: overwrite)
+        }
     }
 }
 
@@ -68,13 +82,13 @@ extension CorrelatedTasksDataset {
                                     seed: seed)
     }
 
-    /// Writes the CSV to `url` and its schema next to it (`name.yaml`); returns the schema's URL.
+    /// Writes the CSV to `url` and its schema next to it (`name.yaml`; existing files only with `overwrite`); returns
+    /// the schema's URL.
     @discardableResult
-    public func writeCSVWithSchema(to url: URL, groundTruth: Bool = false) throws -> URL {
-        try writeCSV(to: url, groundTruth: groundTruth)
-        let schema = SyntheticSchema.url(nextTo: url)
-        try Data(schemaYAML(csvFile: url.lastPathComponent).utf8).write(to: schema, options: .atomic)
-        return schema
+    public func writeCSVWithSchema(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws -> URL {
+        try SyntheticSchema.write(csv: url, schema: schemaYAML(csvFile: url.lastPathComponent), overwrite: overwrite) {
+            try writeCSV(to: url, groundTruth: groundTruth, overwrite: overwrite)
+        }
     }
 }
 
@@ -89,12 +103,12 @@ extension DEPHNPairDataset {
             seed: funnel.seed)
     }
 
-    /// Writes the CSV to `url` and its schema next to it (`name.yaml`); returns the schema's URL.
+    /// Writes the CSV to `url` and its schema next to it (`name.yaml`; existing files only with `overwrite`); returns
+    /// the schema's URL.
     @discardableResult
-    public func writeCSVWithSchema(to url: URL, pair: Pair = .related, groundTruth: Bool = false) throws -> URL {
-        try writeCSV(to: url, groundTruth: groundTruth)
-        let schema = SyntheticSchema.url(nextTo: url)
-        try Data(schemaYAML(csvFile: url.lastPathComponent, pair: pair).utf8).write(to: schema, options: .atomic)
-        return schema
+    public func writeCSVWithSchema(to url: URL, pair: Pair = .related, groundTruth: Bool = false, overwrite: Bool = false) throws -> URL {
+        try SyntheticSchema.write(csv: url, schema: schemaYAML(csvFile: url.lastPathComponent, pair: pair), overwrite: overwrite) {
+            try writeCSV(to: url, groundTruth: groundTruth, overwrite: overwrite)
+        }
     }
 }

@@ -5,8 +5,8 @@ import FunnelModels
 /// Everything in a checkpoint besides tensors, stored as `checkpoint.json` (see `Checkpoint`): enough to rebuild
 /// the model, map raw features, read predictions on the original scale, and resume training where it stopped.
 public struct CheckpointMetadata: Codable, Equatable, Sendable {
-    /// Version of this metadata layout.
-    public var formatVersion = 1
+    /// Version of this metadata layout: 2 adds `digests`; 1 (no digests) still loads, with a warning.
+    public var formatVersion = CheckpointMetadata.currentFormatVersion
     /// The Funnel version that wrote the checkpoint.
     public var funnelVersion = CheckpointMetadata.currentFunnelVersion
     /// The model's name as the model registry knows it (`MMoE`, `PLE`, …).
@@ -37,6 +37,13 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
     public var step: Int
     /// State words of the training generator (`SeededGenerator.state`), to resume shuffling and dropout exactly.
     public var generatorState: [UInt64]?
+
+    /// The metadata layout written into new checkpoints (the newest this Funnel reads).
+    public static let currentFormatVersion = 2
+
+    /// SHA-256 (hex) of each tensor file of the checkpoint by file name, written by `Checkpoint` and verified when
+    /// it is read; nil in checkpoints of format 1.
+    public var digests: [String: String]?
 
     /// The version written into new checkpoints.
     public static let currentFunnelVersion = "0.1.0"

@@ -56,9 +56,10 @@ public final class TrainedModel {
         self.init(model: model, metadata: metadata, featureMap: featureMap)
     }
 
-    /// Writes the model's weights and metadata as a checkpoint directory (atomically; no optimizer state).
-    public func write(to directory: URL) throws {
-        try Checkpoint(model: model, metadata: metadata).write(to: directory)
+    /// Writes the model's weights and metadata as a checkpoint directory (atomically; no optimizer state; what it
+    /// may replace: `Checkpoint.checkDestination`).
+    public func write(to directory: URL, overwrite: Bool = false) throws {
+        try Checkpoint(model: model, metadata: metadata).write(to: directory, overwrite: overwrite)
     }
 
     /// Per-task predictions for `batch`, `[task][row]`: probabilities for binary tasks, values on the original
@@ -90,24 +91,32 @@ public final class TrainedModel {
 
     /// Scores the raw CSV rows of `input` and writes `output` as CSV: the `passThrough` columns, then one column
     /// per task (named by the task) with its prediction in shortest round-trip form. Returns the rows scored.
+    ///
+    /// The output goes through an `OutputFile`: checked before anything is read (an existing file is replaced only
+    /// with `overwrite`, never when it is the input), written to a temporary file and renamed at the end, so on any
+    /// error — a bad row, or a non-finite prediction (`TrainingError.nonFinitePrediction`) — the old file is intact.
     @discardableResult
-    public func score(csv input: URL, to output: URL, batchSize: Int = 8192, passThrough: [String] = []) throws -> Int {
-        guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
-            throw CheckpointError.io(path: output.path, detail: "cannot create the output file")
-        }
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? handle.close() }
-        try handle.write(contentsOf: Data(((passThrough + tasks.map(\.name)).joined(separator: ",") + "\n").utf8))
+    public func score(csv input: URL, to output: URL, batchSize: Int = 8192, passThrough: [String] = [],
+                      overwrite: Bool = false) throws -> Int {
+        try RangeCheck.atLeast(1, batchSize, "batch size")
+        let handle = try OutputFile(output, overwrite: overwrite, inputs: [input])
+        try handle.write(Data(((passThrough + tasks.map(\.name)).joined(separator: ",") + "\n").utf8))
         var count = 0
         try rowEncoder().forEachBatch(csv: input, batchSize: batchSize, passThrough: passThrough) { batch, kept in
             let scores = predictions(batch)
+            for (t, values) in scores.enumerated() {
+                if let row = values.firstIndex(where: { !$0.isFinite }) {
+                    throw TrainingError.nonFinitePrediction(task: tasks[t].name, row: count + row + 1, value: values[row])
+                }
+            }
             var text = ""
             for row in 0..<batch.count {
                 text += (kept[row].map(csvField) + scores.map { String($0[row]) }).joined(separator: ",") + "\n"
             }
-            try handle.write(contentsOf: Data(text.utf8))
+            try handle.write(Data(text.utf8))
             count += batch.count
         }
+        try handle.commit()
         return count
     }
 

@@ -52,6 +52,9 @@ public struct Comparison {
     public var inspection: InspectionScope
     /// Test rows the inspections average over.
     public var inspectionRows: Int
+    /// Where each run saves its progress (`<entry>-seed<seed>/`: `TrainingCheckpoints` after every epoch, and
+    /// `run.json` once finished), so that `run(resume: true)` continues an interrupted comparison; nil: nowhere.
+    public var checkpoints: URL?
 
     public init(entries: [Entry], seeds: [UInt64], training: TrainingConfiguration, tasks: [TaskSpec],
                 inspection: InspectionScope = .firstSeed, inspectionRows: Int = 4096) {
@@ -65,10 +68,12 @@ public struct Comparison {
 
     /// Runs every model with every seed (entries in order, seeds inner). `log` gives each run its training log
     /// (nil: silent); `progress` receives one line per finished run. Sets `ThreadPool.shared.activeThreads` when
-    /// `training.threads` is set.
+    /// `training.threads` is set. With `resume` (and `checkpoints`), runs that finished are read back instead of
+    /// trained, and an interrupted one continues after its last finished epoch (bit-identical to an uninterrupted
+    /// run; only `trainingSeconds` counts the resumed part alone).
     public func run(train: EncodedTable, validation: any BatchSource, test: any BatchSource,
                     log: (_ entry: String, _ seed: UInt64) throws -> TrainingLog? = { _, _ in nil },
-                    progress: (String) -> Void = { _ in }) throws -> ComparisonOutcome {
+                    progress: (String) -> Void = { _ in }, resume: Bool = false) throws -> ComparisonOutcome {
         if let threads = training.threads { ThreadPool.shared.activeThreads = threads }
         let names = entries.map(\.name)
         if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
@@ -78,13 +83,27 @@ public struct Comparison {
         var runs: [ComparisonRun] = []
         for entry in entries {
             for (index, seed) in seeds.enumerated() {
+                let saved = checkpoints?.appendingPathComponent("\(entry.name)-seed\(seed)")
+                let finished = saved?.appendingPathComponent(Self.finishedRunFile)
+                if resume, let finished, FileManager.default.fileExists(atPath: finished.path) {
+                    let run = try JSONDecoder().decode(ComparisonRun.self, from: Data(contentsOf: finished))
+                    runs.append(run)
+                    progress(run.line)
+                    continue
+                }
                 var configuration = training
                 configuration.seed = seed
                 if let balancing = entry.balancing { configuration.balancing = balancing }
                 let model = try entry.build(seed)
                 let trainer = try Trainer(model: model, tasks: tasks, configuration: configuration, log: try log(entry.name, seed))
+                if let saved {
+                    try TrainingCheckpoints.checkDestination(saved)
+                    trainer.checkpointing = TrainingCheckpoints(directory: saved, metadata: CheckpointMetadata(
+                        model: entry.specification?.model ?? entry.name, configuration: entry.specification?.configuration ?? .null,
+                        features: train.layout, tasks: tasks))
+                }
                 let clock = ElapsedTimer()
-                let summary = try trainer.fit(train: train, validation: validation)
+                let summary = try trainer.fit(train: train, validation: validation, resume: resume)
                 let seconds = clock.seconds
                 let evaluation = try trainer.evaluator.evaluate(model, on: test, tasks: tasks)
                 var run = ComparisonRun(model: entry.name, seed: seed, bestEpoch: summary.bestEpoch, epochs: summary.history.count,
@@ -94,6 +113,7 @@ public struct Comparison {
                     let rows = Array(0..<min(inspectionRows, test.rowCount))
                     run.inspection = rows.isEmpty ? nil : ModelInspection.markdown(of: model, batch: test.batch(rows: rows))
                 }
+                if let finished { try OutputFile.write(JSONEncoder().encode(run), to: finished, overwrite: true) }
                 runs.append(run)
                 progress(run.line)
             }
@@ -105,6 +125,9 @@ public struct Comparison {
 }
 
 extension Comparison {
+    /// The file a finished run's `ComparisonRun` is saved as in its checkpoint directory.
+    static let finishedRunFile = "run.json"
+
     /// Builds every entry once and runs it on two training rows, so that a model that cannot train these tasks
     /// (e.g. no ZILN head for a ZILN task) fails before any training starts.
     public func checkEntries(on train: EncodedTable) throws {

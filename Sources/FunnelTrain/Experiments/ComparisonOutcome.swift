@@ -1,4 +1,5 @@
 import Foundation
+import FunnelData
 import FunnelModels
 
 /// Every run of a comparison, with aggregation (mean ± sample standard deviation over seeds) and rendering as
@@ -143,18 +144,26 @@ public struct ComparisonOutcome: Codable, Sendable {
     }
 
     /// Writes `comparison.md`, `comparison.json`, `comparison.svg` (chart of `plotMetric`, see `ComparisonChart`)
-    /// and, when any run recorded one, `inspections.md` into `directory` (created). Returns the files written.
+    /// and, when any run recorded one, `inspections.md` into `directory` (created; see `checkDestination`), each
+    /// through an `OutputFile`. Returns the files written.
     @discardableResult
-    public func write(to directory: URL, plotMetric: String? = nil) throws -> [URL] {
+    public func write(to directory: URL, plotMetric: String? = nil, overwrite: Bool = false) throws -> [URL] {
+        try Self.checkDestination(directory, overwrite: overwrite)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var files: [(String, Data)] = [("comparison.md", Data(report.utf8)), ("comparison.json", try jsonData()),
                                        ("comparison.svg", Data(ComparisonChart(self, metric: plotMetric).svg.utf8))]
         if let inspections { files.append(("inspections.md", Data(inspections.utf8))) }
         return try files.map { name, data in
             let url = directory.appendingPathComponent(name)
-            try data.write(to: url, options: .atomic)
+            try OutputFile.write(data, to: url, overwrite: true)
             return url
         }
+    }
+
+    /// Throws unless `directory` may receive a comparison's files: new, empty, an earlier comparison's (it has
+    /// `comparison.json`), or — with `overwrite` — any directory (only the comparison's own files are replaced).
+    public static func checkDestination(_ directory: URL, overwrite: Bool = false) throws {
+        try OutputGuard.checkDirectory(directory, use: .filled, markers: ["comparison.json"], overwrite: overwrite)
     }
 }
 

@@ -84,7 +84,7 @@ public struct RunConfiguration: Equatable, Sendable {
     /// Reads a run file: YAML, or JSON when the file ends in `.json`.
     public static func load(from url: URL) throws -> RunConfiguration {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw RunConfigurationError.invalid("cannot read \(url.path): \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: url) } catch { throw RunConfigurationError.invalid("cannot read the run file: \(ErrorText.describe(error))") }
         return try decode(data, name: url.lastPathComponent, json: url.pathExtension.lowercased() == "json")
     }
 
@@ -97,7 +97,7 @@ public struct RunConfiguration: Equatable, Sendable {
         } catch let error as RunConfigurationError {
             throw RunConfigurationError.invalid("\(name): \(error.message)")
         } catch {
-            throw RunConfigurationError.invalid("\(name): \(error)".replacingOccurrences(of: "\n", with: " "))
+            throw RunConfigurationError.invalid("\(name): \(ErrorText.describe(error))")
         }
     }
 
@@ -124,6 +124,9 @@ public struct RunConfiguration: Equatable, Sendable {
     /// `balancing` may be a method name. Other fields are taken as written.
     static func trainingConfiguration(_ section: [String: JSONValue]) throws -> TrainingConfiguration {
         var section = section
+        if let unknown = section.keys.sorted().first(where: { !TrainingConfiguration.keys.contains($0) }) {
+            throw RunConfigurationError.invalid("training: unknown key '\(unknown)'; known keys: \(TrainingConfiguration.keys.joined(separator: ", "))")
+        }
         let defaults = TrainingConfiguration()
         let nested: [(String, JSONValue)] = [("optimizer", try JSONValue(encoding: defaults.optimizer)),
                                              ("earlyStopping", try JSONValue(encoding: defaults.earlyStopping))]
@@ -170,6 +173,7 @@ public struct RunConfiguration: Equatable, Sendable {
         if let monitor = overrides.monitor { run.training.earlyStopping.monitor = monitor }
         if let patience = overrides.patience { run.training.earlyStopping.patience = patience }
         if let threads = overrides.threads { run.training.threads = threads }
+        try run.training.validate()
         return run
     }
 

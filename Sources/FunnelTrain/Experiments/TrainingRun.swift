@@ -1,3 +1,4 @@
+import Foundation
 import FunnelCore
 import FunnelData
 import FunnelModels
@@ -26,7 +27,38 @@ public struct TrainingRun {
         public var test: EvaluationResult
     }
 
-    public func run(on data: ExperimentData, log: TrainingLog? = nil) throws -> Outcome {
+    /// The staging directory of a run that ends in the checkpoint `checkpoint`: `<checkpoint>.training/` next to
+    /// it, holding `last/` and `best/` while the run is going (what `--resume` continues from).
+    public static func progressDirectory(for checkpoint: URL) -> URL {
+        let destination = checkpoint.standardizedFileURL
+        return destination.deletingLastPathComponent().appendingPathComponent(destination.lastPathComponent + ".training")
+    }
+
+    /// Checks, before any work, that a run may write its checkpoint at `checkpoint` (`Checkpoint.checkDestination`)
+    /// and its staging directory next to it.
+    public static func checkOutputs(checkpoint: URL, overwrite: Bool) throws {
+        try Checkpoint.checkDestination(checkpoint, overwrite: overwrite)
+        try TrainingCheckpoints.checkDestination(progressDirectory(for: checkpoint))
+    }
+
+    /// Trains on `data` with its progress saved next to `checkpoint` (`progressDirectory(for:)`; continued when
+    /// `resume`, else started afresh), writes the trained model to `checkpoint` and removes the staging directory.
+    public func train(on data: ExperimentData, log: TrainingLog? = nil, to checkpoint: URL, overwrite: Bool = false,
+                      resume: Bool = false) throws -> Outcome {
+        try Self.checkOutputs(checkpoint: checkpoint, overwrite: overwrite)
+        let progress = Self.progressDirectory(for: checkpoint)
+        if !resume { try TrainingCheckpoints.discard(progress) }
+        let outcome = try run(on: data, log: log, progress: progress, resume: resume)
+        try outcome.trained.write(to: checkpoint, overwrite: overwrite)
+        try TrainingCheckpoints.discard(progress)
+        return outcome
+    }
+
+    /// Trains on `data`. With `progress`, the run saves its state there after every epoch (`TrainingCheckpoints`:
+    /// `last/`, `best/`); with `resume`, a run whose `progress/last` exists continues after its last finished
+    /// epoch and ends bit-identical to an uninterrupted one. `progress` is Funnel's own staging directory: it must
+    /// be new, empty or an earlier run's (`OutputGuard`).
+    public func run(on data: ExperimentData, log: TrainingLog? = nil, progress: URL? = nil, resume: Bool = false) throws -> Outcome {
         if let threads = training.threads { ThreadPool.shared.activeThreads = threads }
         var rng = SeededGenerator(seed: training.seed)
         let model = try registry.makeModel(named: choice.name, configuration: choice.configuration, features: data.layout, tasks: data.tasks,
@@ -35,7 +67,13 @@ public struct TrainingRun {
             try checkLossHeads(model(data.train.batch(rows: Array(0..<min(2, data.train.rowCount))), .inference()), tasks: data.tasks)
         }
         let trainer = try Trainer(model: model, tasks: data.tasks, configuration: training, log: log)
-        let summary = try trainer.fit(train: data.train, validation: data.validation)
+        if let progress {
+            try TrainingCheckpoints.checkDestination(progress)
+            let metadata = try TrainedModel(model: model, data: data, targetScalings: [], balancing: training.balancing,
+                                            metrics: [:], epoch: 0, step: 0).metadata
+            trainer.checkpointing = TrainingCheckpoints(directory: progress, metadata: metadata)
+        }
+        let summary = try trainer.fit(train: data.train, validation: data.validation, resume: resume)
         let test = try trainer.evaluator.evaluate(model, on: data.test, tasks: data.tasks)
         var metrics: [String: Double] = [:]
         for (split, results) in [("validation", summary.validation), ("test", test.metrics)] {

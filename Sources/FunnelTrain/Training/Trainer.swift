@@ -34,7 +34,9 @@ public final class Trainer {
     /// Optimiser steps taken so far over the run.
     public var globalStep: Int { trainingStep.stepsTaken }
 
+    /// Throws a `RangeError` when `configuration` has a setting outside its range (`TrainingConfiguration.validate`).
     public init(model: any MultiTaskModel, tasks: [TaskSpec], configuration: TrainingConfiguration, log: TrainingLog? = nil) throws {
+        try configuration.validate()
         self.model = model
         self.tasks = tasks
         self.configuration = configuration
@@ -120,6 +122,7 @@ public final class Trainer {
         for (index, rows) in batches.enumerated() {
             let batch = table.batch(rows: rows)
             let losses = try step(batch, epoch: epoch)
+            try checkDivergence(losses, epoch: epoch)
             for t in tasks.indices { sums[t] += Double(losses[t]) }
             rowsSinceLog += batch.count
             if (index + 1) % configuration.logEvery == 0 || index + 1 == batches.count {
@@ -142,6 +145,23 @@ public final class Trainer {
         let result = try trainingStep(batch, rng: &rng, epoch: epoch)
         for (t, empty) in result.emptyTasks.enumerated() where empty { emptyBatches[t] += 1 }
         return result.losses
+    }
+
+    /// How far a task's loss may grow over its first step's value (at least 1 in magnitude) before `fit` stops
+    /// with `TrainingError.diverged`: a run that explodes without reaching NaN is not saved as if it had trained.
+    public static let divergenceFactor: Float = 1e4
+
+    /// Each task's loss at the run's first step (the divergence guard's reference; saved with `last/`).
+    var initialLosses: [Float]?
+
+    private func checkDivergence(_ losses: [Float], epoch: Int) throws {
+        guard let initial = initialLosses else {
+            initialLosses = losses
+            return
+        }
+        for (t, loss) in losses.enumerated() where abs(loss) > Self.divergenceFactor * max(abs(initial[t]), 1) {
+            throw TrainingError.diverged(task: tasks[t].name, step: globalStep, epoch: epoch + 1, value: loss, initial: initial[t])
+        }
     }
 
     /// The noise seed of the current step, derived from the run seed and the global step.

@@ -17,6 +17,29 @@ public struct TrainingCheckpoints {
         self.metadata = metadata
     }
 
+    /// Throws unless `directory` may hold a run's checkpoints: new, empty, or an earlier run's (it has `last/` or
+    /// `best/`), in a writable folder (`OutputGuard`).
+    public static func checkDestination(_ directory: URL) throws {
+        try OutputGuard.checkDirectory(directory, use: .filled, markers: ["last/\(Checkpoint.metadataFile)", "best/\(Checkpoint.metadataFile)"],
+                                       overwrite: false)
+    }
+
+    /// Removes a run's checkpoints from `directory` — `last/`, `best/` and their staging directories, then the
+    /// directory itself when that leaves it empty — after `checkDestination` has recognised it. Nothing else in it
+    /// is touched.
+    public static func discard(_ directory: URL) throws {
+        try checkDestination(directory)
+        let files = FileManager.default
+        guard let names = try? files.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where ["last", "best"].contains(name) || name.hasPrefix("last.tmp-") || name.hasPrefix("best.tmp-") {
+            do { try files.removeItem(at: directory.appendingPathComponent(name)) } catch {
+                throw OutputError(path: directory.appendingPathComponent(name).path, problem: "cannot remove the run's old checkpoint",
+                                  remedy: "check the folder's permissions")
+            }
+        }
+        if (try? files.contentsOfDirectory(atPath: directory.path))?.isEmpty == true { try? files.removeItem(at: directory) }
+    }
+
     public var lastURL: URL { directory.appendingPathComponent("last") }
     public var bestURL: URL { directory.appendingPathComponent("best") }
     static let loopFile = "training-loop.json"
@@ -28,6 +51,8 @@ public struct TrainingCheckpoints {
         var bestValue: Double?
         var stale: Int
         var emptyBatches: [Int]
+        /// The divergence guard's reference (absent in runs saved before it existed).
+        var initialLosses: [Float]?
     }
 
     static let balancerOptimizerFile = "balancer-optimizer.safetensors"
@@ -45,7 +70,7 @@ public struct TrainingCheckpoints {
         }
         let staged = try Checkpoint(model: trainer.model, metadata: metadata, optimizer: trainer.optimizer).stage(at: lastURL)
         let loop = SavedLoop(history: state.history, bestEpoch: state.bestEpoch, bestValue: state.bestValue, stale: state.stale,
-                             emptyBatches: trainer.emptyBatches)
+                             emptyBatches: trainer.emptyBatches, initialLosses: trainer.initialLosses)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try DurableFiles.write(encoder.encode(loop), to: staged.temporaryDirectory.appendingPathComponent(Self.loopFile).path)
@@ -80,6 +105,7 @@ public struct TrainingCheckpoints {
         }
         trainer.setGlobalStep(last.metadata.step)
         trainer.setEmptyBatches(loop.emptyBatches)
+        trainer.initialLosses = loop.initialLosses
         var state = Trainer.LoopState(history: loop.history, bestEpoch: loop.bestEpoch, bestValue: loop.bestValue, stale: loop.stale)
         if loop.bestEpoch > 0 {
             let current = trainer.snapshot()

@@ -1,4 +1,5 @@
 import FunnelCore
+import FunnelData
 import Foundation
 
 /// Everything that controls a training run besides the model and the data. Codable, so a run's YAML/JSON
@@ -26,12 +27,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     public init() {}
 
-    private enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey, CaseIterable {
         case epochs, batchSize, evaluationBatchSize, optimizer, schedule, earlyStopping, seed, gradientClip, logEvery, threads
         case balancing
     }
 
     public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainingConfiguration()
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
@@ -45,6 +47,35 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? d.logEvery
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         balancing = try c.decodeIfPresent(BalancingMethod.self, forKey: .balancing) ?? d.balancing
+    }
+
+    /// The run-file keys of the fields (for error messages listing them).
+    static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    /// Throws a `RangeError` naming the first setting outside its range (each named as in a run file, with its
+    /// command-line flag where there is one). `Trainer` calls it, so no run starts with, say, zero epochs.
+    public func validate() throws {
+        try RangeCheck.atLeast(1, epochs, "training.epochs (--epochs)")
+        try RangeCheck.atLeast(1, batchSize, "training.batchSize (--batch-size)")
+        try RangeCheck.atLeast(1, evaluationBatchSize, "training.evaluationBatchSize")
+        try RangeCheck.positive(optimizer.learningRate, "training.optimizer.learningRate (--lr)")
+        try RangeCheck.nonNegative(optimizer.weightDecay, "training.optimizer.weightDecay")
+        try RangeCheck.fraction(optimizer.momentum, "training.optimizer.momentum")
+        try RangeCheck.atLeast(1, earlyStopping.patience, "training.earlyStopping.patience (--patience)")
+        try RangeCheck.nonNegative(earlyStopping.minDelta, "training.earlyStopping.minDelta")
+        if let gradientClip { try RangeCheck.positive(gradientClip, "training.gradientClip") }
+        try RangeCheck.atLeast(1, logEvery, "training.logEvery")
+        if let threads { try RangeCheck.atLeast(1, threads, "training.threads (--threads)") }
+        switch schedule {
+        case .constant: break
+        case let .stepDecay(every, factor):
+            try RangeCheck.atLeast(1, every, "training.schedule.stepDecay.epochs")
+            try RangeCheck.positive(factor, "training.schedule.stepDecay.factor")
+        case let .cosine(warmup, total, floor):
+            try RangeCheck.atLeast(0, warmup, "training.schedule.cosine.warmupSteps")
+            try RangeCheck.atLeast(1, total, "training.schedule.cosine.totalSteps")
+            try RangeCheck.unitInterval(floor, "training.schedule.cosine.floor")
+        }
     }
 }
 

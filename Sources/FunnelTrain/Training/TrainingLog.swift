@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import FunnelData
 
 /// Where a run reports progress: a one-line progress display on standard error (redrawn in place on a
 /// terminal, printed every `logEvery` steps otherwise) and, optionally, a JSONL file with one record per log
@@ -21,18 +22,20 @@ public final class TrainingLog {
     }()
 
     /// - Parameters:
-    ///   - jsonlURL: file to append JSONL records to (created with its directory), or nil.
+    ///   - jsonlURL: file to write JSONL records to (created with its directory), or nil. The caller has checked it
+    ///     may be written (`OutputGuard.checkFile`).
     ///   - showProgress: whether to print progress on standard error.
-    public init(jsonlURL: URL? = nil, showProgress: Bool = true) throws {
+    ///   - append: continue an existing file (a resumed run) instead of starting it afresh.
+    public init(jsonlURL: URL? = nil, showProgress: Bool = true, append: Bool = false) throws {
         self.showProgress = showProgress
         if let jsonlURL {
-            try FileManager.default.createDirectory(at: jsonlURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: jsonlURL.path) {
-                FileManager.default.createFile(atPath: jsonlURL.path, contents: nil)
+            let path = jsonlURL.path
+            do { try FileManager.default.createDirectory(at: jsonlURL.deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
+                throw OutputError(path: path, problem: "cannot create its folder", remedy: "check the permissions, or choose another location")
             }
-            let handle = try FileHandle(forWritingTo: jsonlURL)
-            handle.seekToEndOfFile()
-            jsonl = handle
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+            guard fd >= 0 else { throw OutputError.system(path, "opening the training log") }
+            jsonl = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         } else {
             jsonl = nil
         }
