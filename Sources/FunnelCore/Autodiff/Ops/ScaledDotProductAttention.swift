@@ -105,24 +105,12 @@ private func productsOverTokens(_ x: UnsafePointer<Float>, _ m: UnsafePointer<Fl
     for c in 0..<dk { axpy(x[c] * scale, t + c * nk, out, nk) }
 }
 
-/// `y[0..<dk] (+)= Σ_j w[j] · m[j, column ..< column + dk]` with the sum held in registers, 8 columns at a time.
+/// `y[0..<dk] = Σ_j w[j] · m[j, column ..< column + dk]` with the sum held in registers (the selected kernels'
+/// row combination).
 @inline(__always)
 private func combineRows(_ w: UnsafePointer<Float>, _ m: UnsafePointer<Float>, column: Int, _ s: AttentionShape,
                          into y: UnsafeMutablePointer<Float>) {
-    let (dk, d, nk) = (s.headWidth, s.width, s.nk)
-    var c = 0
-    while c &+ 8 <= dk {
-        var total = SIMD8<Float>()
-        for j in 0..<nk { total.addProduct(SIMD8(repeating: w[j]), load8(m + (j * d + column + c))) }
-        store8(total, y + c)
-        c &+= 8
-    }
-    while c < dk {
-        var total: Float = 0
-        for j in 0..<nk { total += w[j] * m[j * d + column + c] }
-        y[c] = total
-        c &+= 1
-    }
+    KernelSet.selected.rowCombination(w, k: s.nk, rows: m + column, ld: s.width, n: s.headWidth, into: y)
 }
 
 /// Forward for one sample: weights `a` `[H, nq, nk]` and output `o` `[nq, d]`.
@@ -183,11 +171,5 @@ private func attentionBackward(
 /// `y[i] += alpha·x[i]` over `n` floats.
 @inline(__always)
 private func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    let a = SIMD8<Float>(repeating: alpha)
-    var i = 0
-    while i &+ 8 <= n {
-        store8(load8(y + i).addingProduct(a, load8(x + i)), y + i)
-        i &+= 8
-    }
-    while i < n { y[i] += alpha * x[i]; i &+= 1 }
+    KernelSet.selected.axpy(alpha, x, y, n)
 }
