@@ -2,7 +2,7 @@
 // The including file defines:
 //   FK_TARGET   the function attributes of this instruction set (e.g. __attribute__((target("avx2,fma")))), or empty
 //   FK_W        floats per vector (16 for zmm, 8 for ymm; portable code uses 8, two NEON/SSE registers)
-//   FK_MR       GEMM tile rows; the tile is FK_MR × (2·FK_W)
+//   FK_MR       GEMM tile rows; the tile is FK_MR × (2·FK_W) (the narrow tile is 12 × FK_W)
 //   FK_TABLE    the name of the exported FunnelKernelTable
 //   FK_NAME     its printed name; FK_LEVEL its FunnelKernelLevel
 // `a * b + c` is contracted into one fused multiply-add where the instruction set has one (the pragma below);
@@ -16,6 +16,7 @@
 
 #define FK_NV 2
 #define FK_NR (FK_NV * FK_W)
+#define FK_MR_NARROW 12
 #define FK_FN static FK_TARGET
 #define FK_INLINE static inline __attribute__((always_inline)) FK_TARGET
 
@@ -46,34 +47,41 @@ FK_INLINE float fk_sum(fk_vec v) {
 
 // MARK: GEMM micro-kernel
 
-FK_FN void fk_gemm_tile(long kc, const float *a, long rowStride, long columnStride, const float *panel,
-                        float *c, long ldc, int flags, const float *bias) {
-    fk_vec acc[FK_MR][FK_NV];
-    for (int r = 0; r < FK_MR; r++)
-        for (int v = 0; v < FK_NV; v++) acc[r][v] = fk_splat(0);
-    const float *ap = a, *bp = panel;
-#pragma clang loop unroll_count(4)
-    for (long p = 0; p < kc; p++) {
-        fk_vec b[FK_NV];
-        for (int v = 0; v < FK_NV; v++) b[v] = fk_load(bp + v * FK_W);
-        for (int r = 0; r < FK_MR; r++) {
-            float x = ap[r * rowStride];
-            for (int v = 0; v < FK_NV; v++) acc[r][v] = b[v] * x + acc[r][v];
-        }
-        ap += columnStride;
-        bp += FK_NR;
+/// `C[0..<MR, 0..<NV·FK_W] (+)= A · panel (+ bias)`, then ReLU: MR × NV vector accumulators, one broadcast of A
+/// per row and k, `vfmadd` with the B vectors. Defined twice: the wide tile (FK_MR × 2 vectors) and the narrow
+/// one (12 × 1 vector) for products whose n would leave a wide panel mostly empty (n = 8, 16, 41 …).
+#define FK_DEFINE_TILE(NAME, MR, NV)                                                                          \
+    FK_FN void NAME(long kc, const float *a, long rowStride, long columnStride, const float *panel, float *c,  \
+                    long ldc, int flags, const float *bias) {                                                 \
+        fk_vec acc[MR][NV];                                                                                   \
+        for (int r = 0; r < MR; r++)                                                                          \
+            for (int v = 0; v < NV; v++) acc[r][v] = fk_splat(0);                                             \
+        const float *ap = a, *bp = panel;                                                                     \
+        _Pragma("clang loop unroll_count(4)")                                                                 \
+        for (long p = 0; p < kc; p++) {                                                                       \
+            fk_vec b[NV];                                                                                     \
+            for (int v = 0; v < NV; v++) b[v] = fk_load(bp + v * FK_W);                                       \
+            for (int r = 0; r < MR; r++) {                                                                    \
+                float x = ap[r * rowStride];                                                                  \
+                for (int v = 0; v < NV; v++) acc[r][v] = b[v] * x + acc[r][v];                                \
+            }                                                                                                 \
+            ap += columnStride;                                                                               \
+            bp += NV * FK_W;                                                                                  \
+        }                                                                                                     \
+        for (int r = 0; r < MR; r++) {                                                                        \
+            float *row = c + r * ldc;                                                                         \
+            for (int v = 0; v < NV; v++) {                                                                    \
+                fk_vec s = acc[r][v];                                                                         \
+                if (flags & FunnelTileLoad) s += fk_load(row + v * FK_W);                                     \
+                if (bias) s += fk_load(bias + v * FK_W);                                                      \
+                if (flags & FunnelTileReLU) s = fk_select(s < 0, fk_splat(0), s);                             \
+                fk_store(row + v * FK_W, s);                                                                  \
+            }                                                                                                 \
+        }                                                                                                     \
     }
-    for (int r = 0; r < FK_MR; r++) {
-        float *row = c + r * ldc;
-        for (int v = 0; v < FK_NV; v++) {
-            fk_vec s = acc[r][v];
-            if (flags & FunnelTileLoad) s += fk_load(row + v * FK_W);
-            if (bias) s += fk_load(bias + v * FK_W);
-            if (flags & FunnelTileReLU) s = fk_select(s < 0, fk_splat(0), s);
-            fk_store(row + v * FK_W, s);
-        }
-    }
-}
+
+FK_DEFINE_TILE(fk_gemm_tile, FK_MR, FK_NV)
+FK_DEFINE_TILE(fk_gemm_tile_narrow, FK_MR_NARROW, 1)
 
 // MARK: Matrix-vector
 
@@ -246,18 +254,11 @@ FK_FN void fk_bias_activation(float *c, long rows, long columns, long ldc, const
     }
 }
 
-const FunnelKernelTable FK_TABLE = {
-    .name = FK_NAME,
-    .level = FK_LEVEL,
-    .tileRows = FK_MR,
-    .tileColumns = FK_NR,
-    .gemmTile = fk_gemm_tile,
-    .dot = fk_dot,
-    .rowCombination = fk_row_combination,
-    .axpy = fk_axpy,
-    .smallGemm = fk_small_gemm,
-    .exp = fk_exp,
-    .sigmoid = fk_sigmoid,
-    .softmaxRow = fk_softmax_row,
-    .biasActivation = fk_bias_activation,
-};
+#define FK_TABLE_ENTRIES(ROWS, COLUMNS, TILE, NARROW)                                                           \
+    .name = FK_NAME, .level = FK_LEVEL, .tileRows = ROWS, .tileColumns = COLUMNS, .gemmTile = TILE,                \
+    .narrow = NARROW, .dot = fk_dot, .rowCombination = fk_row_combination, .axpy = fk_axpy,                        \
+    .smallGemm = fk_small_gemm, .exp = fk_exp, .sigmoid = fk_sigmoid, .softmaxRow = fk_softmax_row,               \
+    .biasActivation = fk_bias_activation
+
+static const FunnelKernelTable fk_narrow_table = {FK_TABLE_ENTRIES(FK_MR_NARROW, FK_W, fk_gemm_tile_narrow, 0)};
+const FunnelKernelTable FK_TABLE = {FK_TABLE_ENTRIES(FK_MR, FK_NR, fk_gemm_tile, &fk_narrow_table)};

@@ -111,7 +111,7 @@ final class GemmTests: XCTestCase {
         XCTAssertNotNil(KernelSet(level: .portable))
         for kernels in KernelSet.available {
             for (m, n, k) in [(1, 7, 17), (7, 1, 33), (7, 17, 33), (17, 33, 7), (33, 17, 1), (9, 65, 40), (16, 32, 8),
-                              (25, 97, 300)] {
+                              (25, 97, 300), (13, 100, 50), (9, 230, 17)] {
                 checkAllVariants(m: m, n: n, k: k, kernels: kernels)
             }
             check(Case(m: 41, n: 70, k: 800, bias: true, activation: .relu, kernels: kernels))

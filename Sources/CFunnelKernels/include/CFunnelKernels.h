@@ -21,7 +21,8 @@ enum {
 };
 
 /// One instruction set's kernels. Every function handles any size (ragged ends included) unless noted.
-typedef struct FunnelKernelTable {
+typedef struct FunnelKernelTable FunnelKernelTable;
+struct FunnelKernelTable {
     /// "avx512", "avx2" or "portable".
     const char *name;
     FunnelKernelLevel level;
@@ -32,6 +33,8 @@ typedef struct FunnelKernelTable {
     /// `a + i·rowStride + p·columnStride`; `panel` holds `kc` rows of `tileColumns` floats; `bias` may be NULL.
     void (*gemmTile)(long kc, const float *a, long rowStride, long columnStride, const float *panel,
                      float *c, long ldc, int flags, const float *bias);
+    /// The same instruction set with a one-vector-wide GEMM tile (12 rows), for small n; NULL in that table itself.
+    const FunnelKernelTable *narrow;
     /// `Σ x[i]·y[i]`.
     float (*dot)(const float *x, const float *y, long n);
     /// `result[j] = Σ_p x[p] · rows[p·ld + j]` for j < n (a row vector times a row-major matrix).
@@ -51,7 +54,7 @@ typedef struct FunnelKernelTable {
     /// `c[i, j] = act(c[i, j] + bias[j])` over `rows × columns` with row stride `ldc`; `bias` may be NULL,
     /// `relu` nonzero for ReLU.
     void (*biasActivation)(float *c, long rows, long columns, long ldc, const float *bias, int relu);
-} FunnelKernelTable;
+};
 
 /// The kernels for `level`, or NULL when this CPU (or build architecture) lacks that instruction set.
 const FunnelKernelTable *funnel_kernels_for_level(FunnelKernelLevel level);

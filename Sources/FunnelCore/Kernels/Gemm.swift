@@ -56,6 +56,7 @@ public func gemm(
              kernels: kernels)
         return
     }
+    let kernels = kernels.gemmTiles(forColumns: n)
     let (mr, nr) = (kernels.tileRows, kernels.tileColumns)
     let pool = ThreadPool.shared
     let threads = parallel && m * n * k >= parallelThreshold ? pool.activeThreads : 1

@@ -37,6 +37,14 @@ public struct KernelSet: @unchecked Sendable {
     var tileRows: Int { table.pointee.tileRows }
     var tileColumns: Int { table.pointee.tileColumns }
 
+    /// The set whose GEMM tile suits `n` output columns: the narrow (one-vector) tile when a wide panel would be at
+    /// least a quarter padding (n = 8, 16, 41 with 32-wide panels), otherwise this one.
+    func gemmTiles(forColumns n: Int) -> KernelSet {
+        guard let narrow = table.pointee.narrow else { return self }
+        let padded = (n + tileColumns - 1) / tileColumns * tileColumns
+        return (padded - n) * 4 >= padded ? KernelSet(table: narrow) : self
+    }
+
     /// `C[tile] (+)= A · panel (+ bias)`, then ReLU; see `FunnelKernelTable.gemmTile`.
     @inline(__always)
     func gemmTile(

@@ -105,12 +105,26 @@ private func productsOverTokens(_ x: UnsafePointer<Float>, _ m: UnsafePointer<Fl
     for c in 0..<dk { axpy(x[c] * scale, t + c * nk, out, nk) }
 }
 
-/// `y[0..<dk] = Σ_j w[j] · m[j, column ..< column + dk]` with the sum held in registers (the selected kernels'
-/// row combination).
+/// `y[0..<dk] = Σ_j w[j] · m[j, column ..< column + dk]` with the sum held in registers, 8 columns at a time.
+/// Inline Swift (multiply, then add: no `addingProduct`, which is a libm call per lane without FMA flags): a
+/// kernel call per head-wide row costs more than these few vectors.
 @inline(__always)
 private func combineRows(_ w: UnsafePointer<Float>, _ m: UnsafePointer<Float>, column: Int, _ s: AttentionShape,
                          into y: UnsafeMutablePointer<Float>) {
-    KernelSet.selected.rowCombination(w, k: s.nk, rows: m + column, ld: s.width, n: s.headWidth, into: y)
+    let (dk, d, nk) = (s.headWidth, s.width, s.nk)
+    var c = 0
+    while c &+ 8 <= dk {
+        var total = SIMD8<Float>()
+        for j in 0..<nk { total += SIMD8(repeating: w[j]) * load8(m + (j * d + column + c)) }
+        store8(total, y + c)
+        c &+= 8
+    }
+    while c < dk {
+        var total: Float = 0
+        for j in 0..<nk { total += w[j] * m[j * d + column + c] }
+        y[c] = total
+        c &+= 1
+    }
 }
 
 /// Forward for one sample: weights `a` `[H, nq, nk]` and output `o` `[nq, d]`.
@@ -168,8 +182,14 @@ private func attentionBackward(
     }
 }
 
-/// `y[i] += alpha·x[i]` over `n` floats.
+/// `y[i] += alpha·x[i]` over `n` floats (inline, as `combineRows`).
 @inline(__always)
 private func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    KernelSet.selected.axpy(alpha, x, y, n)
+    let a = SIMD8<Float>(repeating: alpha)
+    var i = 0
+    while i &+ 8 <= n {
+        store8(load8(y + i) + a * load8(x + i), y + i)
+        i &+= 8
+    }
+    while i < n { y[i] += alpha * x[i]; i &+= 1 }
 }
