@@ -100,6 +100,34 @@ FK_FN float fk_dot(const float *x, const float *y, long n) {
     return total;
 }
 
+FK_FN void fk_row_dots(const float *x, long k, const float *rows, long ld, long n, float *result) {
+    long j = 0;
+    for (; j + 4 <= n; j += 4) {  // four rows share each load of x
+        const float *r0 = rows + j * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+        fk_vec s0 = fk_splat(0), s1 = s0, s2 = s0, s3 = s0;
+        long p = 0;
+        for (; p + FK_W <= k; p += FK_W) {
+            fk_vec v = fk_load(x + p);
+            s0 = fk_load(r0 + p) * v + s0;
+            s1 = fk_load(r1 + p) * v + s1;
+            s2 = fk_load(r2 + p) * v + s2;
+            s3 = fk_load(r3 + p) * v + s3;
+        }
+        float t0 = fk_sum(s0), t1 = fk_sum(s1), t2 = fk_sum(s2), t3 = fk_sum(s3);
+        for (; p < k; p++) {
+            t0 += x[p] * r0[p];
+            t1 += x[p] * r1[p];
+            t2 += x[p] * r2[p];
+            t3 += x[p] * r3[p];
+        }
+        result[j] = t0;
+        result[j + 1] = t1;
+        result[j + 2] = t2;
+        result[j + 3] = t3;
+    }
+    for (; j < n; j++) result[j] = fk_dot(x, rows + j * ld, k);
+}
+
 FK_FN void fk_row_combination(const float *x, long k, const float *rows, long ld, long n, float *result) {
     long j = 0;
     for (; j + 8 * FK_W <= n; j += 8 * FK_W) {
@@ -256,7 +284,7 @@ FK_FN void fk_bias_activation(float *c, long rows, long columns, long ldc, const
 
 #define FK_TABLE_ENTRIES(ROWS, COLUMNS, TILE, NARROW)                                                           \
     .name = FK_NAME, .level = FK_LEVEL, .tileRows = ROWS, .tileColumns = COLUMNS, .gemmTile = TILE,                \
-    .narrow = NARROW, .dot = fk_dot, .rowCombination = fk_row_combination, .axpy = fk_axpy,                        \
+    .narrow = NARROW, .dot = fk_dot, .rowDots = fk_row_dots, .rowCombination = fk_row_combination, .axpy = fk_axpy,                        \
     .smallGemm = fk_small_gemm, .exp = fk_exp, .sigmoid = fk_sigmoid, .softmaxRow = fk_softmax_row,               \
     .biasActivation = fk_bias_activation
 

@@ -37,6 +37,8 @@ struct FunnelKernelTable {
     const FunnelKernelTable *narrow;
     /// `Σ x[i]·y[i]`.
     float (*dot)(const float *x, const float *y, long n);
+    /// `result[j] = Σ_p x[p] · rows[j·ld + p]` for j < n (a matrix times a vector: n dot products, four at a time).
+    void (*rowDots)(const float *x, long k, const float *rows, long ld, long n, float *result);
     /// `result[j] = Σ_p x[p] · rows[p·ld + j]` for j < n (a row vector times a row-major matrix).
     void (*rowCombination)(const float *x, long k, const float *rows, long ld, long n, float *result);
     /// `y[i] += alpha · x[i]`.

@@ -1,5 +1,5 @@
 /// Matrix-vector products (`m == 1` or `n == 1`), where a register tile would be mostly padding.
-/// Same contract as `gemm`; the inner loops are the selected kernels' `dot` and `rowCombination`.
+/// Same contract as `gemm`; the inner loops are the kernels' `rowDots` and `rowCombination`.
 func gemv(
     m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
     c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -12,7 +12,7 @@ func gemv(
             gatherStrided(a.pointer, stride: a.columnStride, count: k, into: x)
             if b.transposed {
                 // B stored [n, k]: each output is a contiguous dot product.
-                for j in 0..<n { result[j] = kernels.dot(x, b.pointer + j * b.leadingDimension, k) }
+                kernels.rowDots(x, k: k, rows: b.pointer, ld: b.leadingDimension, n: n, into: result)
             } else {
                 kernels.rowCombination(x, k: k, rows: b.pointer, ld: b.leadingDimension, n: n, into: result)
             }
@@ -28,7 +28,7 @@ func gemv(
             // A stored [k, m]: combine its rows.
             kernels.rowCombination(x, k: k, rows: a.pointer, ld: a.leadingDimension, n: m, into: result)
         } else {
-            for i in 0..<m { result[i] = kernels.dot(a.pointer + i * a.leadingDimension, x, k) }
+            kernels.rowDots(x, k: k, rows: a.pointer, ld: a.leadingDimension, n: m, into: result)
         }
         for i in 0..<m {
             applyEpilogue(c + i * ldc, 1, accumulate: accumulate, sum: result + i, bias: bias, activation: activation)

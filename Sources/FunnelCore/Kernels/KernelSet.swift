@@ -61,6 +61,13 @@ public struct KernelSet: @unchecked Sendable {
         table.pointee.dot(x, y, n)
     }
 
+    /// `result[j] = Σ_p x[p] · rows[j·ld + p]` for `j < n` (n dot products with one vector).
+    @inline(__always)
+    func rowDots(_ x: UnsafePointer<Float>, k: Int, rows: UnsafePointer<Float>, ld: Int, n: Int,
+                 into result: UnsafeMutablePointer<Float>) {
+        table.pointee.rowDots(x, k, rows, ld, n, result)
+    }
+
     /// `result[j] = Σ_p x[p] · rows[p·ld + j]` for `j < n`.
     @inline(__always)
     func rowCombination(_ x: UnsafePointer<Float>, k: Int, rows: UnsafePointer<Float>, ld: Int, n: Int,
