@@ -50,8 +50,8 @@ FK_INLINE float fk_sum(fk_vec v) {
 /// `C[0..<MR, 0..<NV·FK_W] (+)= A · panel (+ bias)`, then ReLU: MR × NV vector accumulators, one broadcast of A
 /// per row and k, `vfmadd` with the B vectors. Defined twice: the wide tile (FK_MR × 2 vectors) and the narrow
 /// one (12 × 1 vector) for products whose n would leave a wide panel mostly empty (n = 8, 16, 41 …).
-#define FK_DEFINE_TILE(NAME, MR, NV)                                                                          \
-    FK_FN void NAME(long kc, const float *a, long rowStride, long columnStride, const float *panel, float *c,  \
+#define FK_DEFINE_TILE(NAME, STRIPS, MR, NV)                                                                  \
+    FK_INLINE void NAME(long kc, const float *a, long rowStride, long columnStride, const float *panel, float *c,  \
                     long ldc, int flags, const float *bias) {                                                 \
         fk_vec acc[MR][NV];                                                                                   \
         for (int r = 0; r < MR; r++)                                                                          \
@@ -78,10 +78,19 @@ FK_INLINE float fk_sum(fk_vec v) {
                 fk_store(row + v * FK_W, s);                                                                  \
             }                                                                                                 \
         }                                                                                                     \
+    }                                                                                                         \
+    FK_FN void NAME##_call(long kc, const float *a, long rowStride, long columnStride, const float *panel,     \
+                           float *c, long ldc, int flags, const float *bias) {                                \
+        NAME(kc, a, rowStride, columnStride, panel, c, ldc, flags, bias);                                     \
+    }                                                                                                         \
+    FK_FN void STRIPS(long strips, long aStripStride, long kc, const float *a, long rowStride,                \
+                      long columnStride, const float *panel, float *c, long ldc, int flags, const float *bias) { \
+        for (long s = 0; s < strips; s++)                                                                     \
+            NAME(kc, a + s * aStripStride, rowStride, columnStride, panel, c + s * MR * ldc, ldc, flags, bias); \
     }
 
-FK_DEFINE_TILE(fk_gemm_tile, FK_MR, FK_NV)
-FK_DEFINE_TILE(fk_gemm_tile_narrow, FK_MR_NARROW, 1)
+FK_DEFINE_TILE(fk_gemm_tile, fk_gemm_strips, FK_MR, FK_NV)
+FK_DEFINE_TILE(fk_gemm_tile_narrow, fk_gemm_strips_narrow, FK_MR_NARROW, 1)
 
 // MARK: Matrix-vector
 
@@ -282,11 +291,12 @@ FK_FN void fk_bias_activation(float *c, long rows, long columns, long ldc, const
     }
 }
 
-#define FK_TABLE_ENTRIES(ROWS, COLUMNS, TILE, NARROW)                                                           \
-    .name = FK_NAME, .level = FK_LEVEL, .tileRows = ROWS, .tileColumns = COLUMNS, .gemmTile = TILE,                \
+#define FK_TABLE_ENTRIES(ROWS, COLUMNS, TILE, STRIPS, NARROW)                                                   \
+    .name = FK_NAME, .level = FK_LEVEL, .tileRows = ROWS, .tileColumns = COLUMNS, .gemmTile = TILE##_call,         \
+    .gemmStrips = STRIPS,                                                                                         \
     .narrow = NARROW, .dot = fk_dot, .rowDots = fk_row_dots, .rowCombination = fk_row_combination, .axpy = fk_axpy,                        \
     .smallGemm = fk_small_gemm, .exp = fk_exp, .sigmoid = fk_sigmoid, .softmaxRow = fk_softmax_row,               \
     .biasActivation = fk_bias_activation
 
-static const FunnelKernelTable fk_narrow_table = {FK_TABLE_ENTRIES(FK_MR_NARROW, FK_W, fk_gemm_tile_narrow, 0)};
-const FunnelKernelTable FK_TABLE = {FK_TABLE_ENTRIES(FK_MR, FK_NR, fk_gemm_tile, &fk_narrow_table)};
+static const FunnelKernelTable fk_narrow_table = {FK_TABLE_ENTRIES(FK_MR_NARROW, FK_W, fk_gemm_tile_narrow, fk_gemm_strips_narrow, 0)};
+const FunnelKernelTable FK_TABLE = {FK_TABLE_ENTRIES(FK_MR, FK_NR, fk_gemm_tile, fk_gemm_strips, &fk_narrow_table)};

@@ -33,6 +33,10 @@ struct FunnelKernelTable {
     /// `a + i·rowStride + p·columnStride`; `panel` holds `kc` rows of `tileColumns` floats; `bias` may be NULL.
     void (*gemmTile)(long kc, const float *a, long rowStride, long columnStride, const float *panel,
                      float *c, long ldc, int flags, const float *bias);
+    /// `gemmTile` over `strips` full tiles stacked down C (strip s reads A from `a + s·aStripStride` and writes
+    /// C from row s·tileRows): one call per run of strips, so small-k products do not pay a call per tile.
+    void (*gemmStrips)(long strips, long aStripStride, long kc, const float *a, long rowStride, long columnStride,
+                       const float *panel, float *c, long ldc, int flags, const float *bias);
     /// The same instruction set with a one-vector-wide GEMM tile (12 rows), for small n; NULL in that table itself.
     const FunnelKernelTable *narrow;
     /// `Σ x[i]·y[i]`.

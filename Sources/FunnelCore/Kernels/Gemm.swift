@@ -100,7 +100,19 @@ public func gemm(
                 for panel in panel0..<panel1 {
                     let j = jc + panel * nr
                     let panelPointer = UnsafePointer(packedB + pc * panels * nr + panel * kcur * nr)
-                    for strip in strip0..<strip1 {
+                    // Full tiles: the strips above the ragged bottom, in one kernel call.
+                    let fullEnd = min(strip1, m / mr)
+                    if fullEnd > strip0 && j + nr <= n {
+                        let i = strip0 * mr
+                        let (aStrip, rowStride, columnStride, stripStride) = packedA.map {
+                            (UnsafePointer($0.pointer), 1, mr, kcur * mr)
+                        } ?? (a.pointer + i * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride, mr * a.rowStride)
+                        kernels.gemmStrips(fullEnd - strip0, aStripStride: stripStride, kcur, aStrip, rowStride, columnStride,
+                                           panelPointer, c + i * ldc + j, ldc, load: accumulate || !first,
+                                           bias: last ? bias.map { $0 + j } : nil, relu: last && activation == .relu)
+                    }
+                    let ragged = fullEnd > strip0 && j + nr <= n ? fullEnd : strip0
+                    for strip in ragged..<strip1 {
                         let i = strip * mr
                         let (aStrip, rowStride, columnStride) = packedA.map {
                             (UnsafePointer($0.pointer + (strip - strip0) * kcur * mr), 1, mr)

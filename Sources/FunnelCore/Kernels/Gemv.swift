@@ -42,10 +42,24 @@ private func gatherStrided(_ source: UnsafePointer<Float>, stride: Int, count: I
     for p in 0..<count { target[p] = source[p * stride] }
 }
 
-/// `Σ_p x[p] · y[p]` with the selected kernels.
+/// `Σ_p x[p] · y[p]`, inline: callers (attention, softmax backward) take dot products of a head's or a row's
+/// width, where a kernel call would cost more than the arithmetic. Multiply, then add, in four 8-lane
+/// accumulators (no `addingProduct`: without FMA flags that is a libm call per lane).
 @inline(__always)
 func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
-    KernelSet.selected.dot(x, y, count)
+    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+    var p = 0
+    while p &+ 32 <= count {
+        s0 += load8(x + p) * load8(y + p)
+        s1 += load8(x + (p &+ 8)) * load8(y + (p &+ 8))
+        s2 += load8(x + (p &+ 16)) * load8(y + (p &+ 16))
+        s3 += load8(x + (p &+ 24)) * load8(y + (p &+ 24))
+        p &+= 32
+    }
+    while p &+ 8 <= count { s0 += load8(x + p) * load8(y + p); p &+= 8 }
+    var total = ((s0 + s1) + (s2 + s3)).sum()
+    while p < count { total += x[p] * y[p]; p &+= 1 }
+    return total
 }
 
 /// `c = (accumulate ? c : 0) + sum + bias`, then `activation`, over `n` contiguous floats. `sum` may be nil (0).

@@ -55,6 +55,17 @@ public struct KernelSet: @unchecked Sendable {
         table.pointee.gemmTile(kc, a, rowStride, columnStride, panel, c, ldc, flags, bias)
     }
 
+    /// `gemmTile` over `strips` full tiles stacked down C; see `FunnelKernelTable.gemmStrips`.
+    @inline(__always)
+    func gemmStrips(
+        _ strips: Int, aStripStride: Int, _ kc: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ columnStride: Int,
+        _ panel: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, load: Bool,
+        bias: UnsafePointer<Float>?, relu: Bool
+    ) {
+        let flags = (load ? Int32(FunnelTileLoad) : 0) | (relu ? Int32(FunnelTileReLU) : 0)
+        table.pointee.gemmStrips(strips, aStripStride, kc, a, rowStride, columnStride, panel, c, ldc, flags, bias)
+    }
+
     /// `Σ x[i]·y[i]` over `n` floats.
     @inline(__always)
     public func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
