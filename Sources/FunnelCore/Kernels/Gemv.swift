@@ -42,11 +42,12 @@ private func gatherStrided(_ source: UnsafePointer<Float>, stride: Int, count: I
     for p in 0..<count { target[p] = source[p * stride] }
 }
 
-/// `Σ_p x[p] · y[p]`, inline: callers (attention, softmax backward) take dot products of a head's or a row's
-/// width, where a kernel call would cost more than the arithmetic. Multiply, then add, in four 8-lane
-/// accumulators (no `addingProduct`: without FMA flags that is a libm call per lane).
+/// `Σ_p x[p] · y[p]`: long products (gradient sets) with the selected kernels; short ones (attention, softmax
+/// backward: a head's or a row's width) inline, where a kernel call would cost more than the arithmetic — multiply,
+/// then add, in four 8-lane accumulators (no `addingProduct`: without FMA flags that is a libm call per lane).
 @inline(__always)
 func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
+    if count >= 256 { return KernelSet.selected.dot(x, y, count) }
     var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
     var p = 0
     while p &+ 32 <= count {
