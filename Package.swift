@@ -1,14 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Funnel's numeric core is plain Swift with SIMD types. These flags are what make it fast on x86-64:
-// without -mfma, `SIMD8.addingProduct` lowers to a libm `fmaf` call per lane (~100x slower), and
-// exclusivity checks make class-heavy loops (optimizers) several times slower. The machines this
-// project targets are AVX2 + FMA (Haswell and later, Zen). See ARCHITECTURE.md, "Build flags".
-let fast: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-enforce-exclusivity=unchecked"]),
-]
-
+// No unsafe build flags anywhere, so that other packages can depend on Funnel by version: the hot kernels live
+// in the C target CFunnelKernels, compiled once per instruction set with per-function target attributes and
+// chosen at run time (ARCHITECTURE.md, "Kernels and build settings").
 let package = Package(
     name: "Funnel",
     platforms: [.macOS(.v15)],
@@ -21,32 +16,31 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        // Layer 1: tensors, kernels, threads, autodiff.
-        .target(name: "FunnelCore", swiftSettings: fast),
+        // Layer 1: tensors, kernels, threads, autodiff; the C kernels (AVX-512, AVX2 + FMA, portable) below it.
+        .target(name: "CFunnelKernels"),
+        .target(name: "FunnelCore", dependencies: ["CFunnelKernels"]),
         // Layer 2: modules, initialisers, layers and blocks.
-        .target(name: "FunnelNN", dependencies: ["FunnelCore"], swiftSettings: fast),
+        .target(name: "FunnelNN", dependencies: ["FunnelCore"]),
         // System zlib (gzip input); zlib1g-dev on Linux, part of the SDK on macOS.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Layer 3: schema, readers, feature maps, batches, synthetic generators.
-        .target(name: "FunnelData", dependencies: ["FunnelCore", "CZlib", .product(name: "Yams", package: "Yams")],
-                swiftSettings: fast),
+        .target(name: "FunnelData", dependencies: ["FunnelCore", "CZlib", .product(name: "Yams", package: "Yams")]),
         // Layer 4: models, and training (optimizers, losses, trainer).
-        .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"], swiftSettings: fast),
-        .target(name: "FunnelTrain", dependencies: ["FunnelModels", .product(name: "Yams", package: "Yams")], swiftSettings: fast),
-        .target(name: "FunnelBench", dependencies: ["FunnelTrain"], swiftSettings: fast),
+        .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"]),
+        .target(name: "FunnelTrain", dependencies: ["FunnelModels", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FunnelBench", dependencies: ["FunnelTrain"]),
         // Layer 5: faces.
         .executableTarget(
             name: "funnel",
-            dependencies: ["FunnelBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: fast),
+            dependencies: ["FunnelBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Test-only helpers shared by the test targets (PyTorch parity fixtures).
-        .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport", swiftSettings: fast),
-        .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore", "FunnelTestSupport"], swiftSettings: fast),
-        .testTarget(name: "FunnelDataTests", dependencies: ["FunnelData", "FunnelTestSupport"], swiftSettings: fast),
-        .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
-        .testTarget(name: "FunnelModelsTests", dependencies: ["FunnelModels", "FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
-        .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"], swiftSettings: fast),
-        .testTarget(name: "FunnelBenchTests", dependencies: ["FunnelBench"], swiftSettings: fast),
+        .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport"),
+        .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore", "FunnelTestSupport"]),
+        .testTarget(name: "FunnelDataTests", dependencies: ["FunnelData", "FunnelTestSupport"]),
+        .testTarget(name: "FunnelNNTests", dependencies: ["FunnelNN", "FunnelTrain", "FunnelTestSupport"]),
+        .testTarget(name: "FunnelModelsTests", dependencies: ["FunnelModels", "FunnelTrain", "FunnelTestSupport"]),
+        .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"]),
+        .testTarget(name: "FunnelBenchTests", dependencies: ["FunnelBench"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import Foundation
 import FunnelCore
 
 /// GEMM throughput for the matrix shapes Funnel's models use, in the three transpose variants.
@@ -22,11 +23,23 @@ public struct KernelBenchmark {
         public let gflops: Double
     }
 
-    /// The shapes of issue #2: a 656-wide embedding input into 256/128/64-wide layers, batch 1–4096.
+    /// The GEMM shapes of the MMoE/PLE benchmark configuration (656-wide input, experts [256, 128], towers [64],
+    /// 8-expert gates): forward at batch 1024 and 2048 (`ABt` is the forward `x·Wᵀ`), the weight gradients
+    /// (`AtB`: in × batch × out) and the input gradient of the first layer (batch × out × in), and a single row.
     public static let modelShapes: [Shape] = [
         Shape(m: 1024, k: 656, n: 256), Shape(m: 1024, k: 256, n: 128), Shape(m: 1024, k: 128, n: 64),
-        Shape(m: 256, k: 656, n: 256), Shape(m: 4096, k: 656, n: 256), Shape(m: 1, k: 656, n: 256),
+        Shape(m: 1024, k: 656, n: 8), Shape(m: 2048, k: 656, n: 256), Shape(m: 2048, k: 256, n: 128),
+        Shape(m: 656, k: 1024, n: 256), Shape(m: 256, k: 1024, n: 128), Shape(m: 1024, k: 256, n: 656),
+        Shape(m: 1, k: 656, n: 256),
     ]
+
+    /// The line every benchmark prints first: the kernel set in use and the others this machine has.
+    public static var kernelsLine: String {
+        let requested = ProcessInfo.processInfo.environment["FUNNEL_KERNELS"].map { "FUNNEL_KERNELS=\($0)" }
+            ?? "FUNNEL_KERNELS unset"
+        return "kernels: \(KernelSet.selected.name) (\(requested); this CPU has "
+            + KernelSet.available.map(\.name).joined(separator: ", ") + ")"
+    }
 
     public init() {}
 

@@ -1,14 +1,25 @@
 import Foundation
 
-/// Runs `bench/pytorch_reference.py` (the PyTorch side of a benchmark) and reads its JSON lines.
-/// PyTorch is a benchmarking tool only, never a dependency of Funnel: if it is missing, the peer reports why.
+/// Runs a Python peer script — `bench/pytorch_reference.py` (the PyTorch side of a benchmark) by default — and
+/// reads its JSON lines. The peers are benchmarking tools only, never dependencies of Funnel: if one is missing,
+/// the peer reports why.
 public struct PyTorchPeer {
     /// The script, found relative to the working directory or `FUNNEL_ROOT`.
     public let script: String
+    /// Environment variables removed for the peer's process only.
+    public let removedEnvironment: [String]
 
-    public init(script: String? = nil) {
+    /// `script`: a path, or nil for `bench/pytorch_reference.py`; `named`: a file in `bench/` instead.
+    public init(script: String? = nil, named: String? = nil, removingEnvironment: [String] = []) {
         let root = ProcessInfo.processInfo.environment["FUNNEL_ROOT"] ?? FileManager.default.currentDirectoryPath
-        self.script = script ?? "\(root)/bench/pytorch_reference.py"
+        self.script = script ?? "\(root)/bench/\(named ?? "pytorch_reference.py")"
+        removedEnvironment = removingEnvironment
+    }
+
+    /// The OpenBLAS GEMM peer (`bench/openblas_gemm.py`, numpy), with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE`
+    /// unset so that OpenBLAS chooses its kernels from the CPU.
+    public static var openBLAS: PyTorchPeer {
+        PyTorchPeer(named: "openblas_gemm.py", removingEnvironment: ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"])
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -29,6 +40,9 @@ public struct PyTorchPeer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script] + arguments + ["--json"]
+        if !removedEnvironment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.filter { !removedEnvironment.contains($0.key) }
+        }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors

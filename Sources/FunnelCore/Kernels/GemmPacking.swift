@@ -1,21 +1,20 @@
-/// Packs `B[p0 ..< p0+kc, j0 ..< j0+16]` (of op(B)) into a 16-wide panel of `kc` rows, zero-padding columns
-/// beyond `columns`. Element (p, j) of op(B) is at `b + p·rowStride + j·columnStride`.
+/// Packs `B[p0 ..< p0+kc, j0 ..< j0+width]` (of op(B)) into a `width`-wide panel of `kc` rows, zero-padding
+/// columns beyond `columns`. Element (p, j) of op(B) is at `b + p·rowStride + j·columnStride`.
 @inline(__always)
 func packPanel(
     _ b: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
-    kc: Int, columns: Int, into panel: UnsafeMutablePointer<Float>
+    kc: Int, columns: Int, width: Int, into panel: UnsafeMutablePointer<Float>
 ) {
-    if columns == gemmTileColumns && columnStride == 1 {
+    if columns == width && columnStride == 1 {
         var source = b, target = panel
         for _ in 0..<kc {
-            store8(load8(source), target)
-            store8(load8(source.advanced(by: 8)), target.advanced(by: 8))
+            copyShort(source, target, width)
             source = source.advanced(by: rowStride)
-            target = target.advanced(by: 16)
+            target = target.advanced(by: width)
         }
         return
     }
-    if columns < gemmTileColumns { panel.update(repeating: 0, count: kc &* 16) }
+    if columns < width { panel.update(repeating: 0, count: kc &* width) }
     // Column-strided source (Bᵀ): read `columns` sequential streams, write each packed row once.
     var target = panel
     for p in 0..<kc {
@@ -24,24 +23,24 @@ func packPanel(
             target[j] = source.pointee
             source = source.advanced(by: columnStride)
         }
-        target = target.advanced(by: 16)
+        target = target.advanced(by: width)
     }
 }
 
-/// Copies a strip of up to 6 rows of op(A) into a buffer laid out as `kc` groups of 6 (row stride 1, column
-/// stride 6), zero-filling missing rows: used for the ragged last strip, and for every strip of a transposed A.
+/// Copies a strip of up to `height` rows of op(A) into a buffer laid out as `kc` groups of `height` (row stride 1,
+/// column stride `height`), zero-filling missing rows: used for the ragged last strip.
 @inline(__always)
 func packStrip(
     _ a: UnsafePointer<Float>, rowStride: Int, columnStride: Int,
-    rows: Int, kc: Int, into strip: UnsafeMutablePointer<Float>
+    rows: Int, kc: Int, height: Int, into strip: UnsafeMutablePointer<Float>
 ) {
-    if rows < gemmTileRows { strip.update(repeating: 0, count: kc &* gemmTileRows) }
+    if rows < height { strip.update(repeating: 0, count: kc &* height) }
     if rowStride == 1 {  // Aᵀ: each k holds the strip's rows contiguously
         var source = a, target = strip
         for _ in 0..<kc {
             target.update(from: source, count: rows)
             source = source.advanced(by: columnStride)
-            target = target.advanced(by: gemmTileRows)
+            target = target.advanced(by: height)
         }
         return
     }
@@ -51,31 +50,45 @@ func packStrip(
         for _ in 0..<kc {
             target.pointee = source.pointee
             source = source.advanced(by: columnStride)
-            target = target.advanced(by: gemmTileRows)
+            target = target.advanced(by: height)
         }
     }
 }
 
-/// Packs consecutive 6-row strips of a transposed A (stored `[k, m]`, element (i, p) at `a + p·ld + i`) in one
-/// sweep over p: each p reads one contiguous run of `rows` floats and scatters it into the strips' buffers
-/// (each `kc` groups of 6, as `packStrip`). Rows past `rows` in the last strip are zero.
+/// Packs consecutive `height`-row strips of a transposed A (stored `[k, m]`, element (i, p) at `a + p·ld + i`) in
+/// one sweep over p: each p reads one contiguous run of `rows` floats and scatters it into the strips' buffers
+/// (each `kc` groups of `height`, as `packStrip`). Rows past `rows` in the last strip are zero.
 @inline(__always)
 func packTransposedStrips(
-    _ a: UnsafePointer<Float>, leadingDimension: Int, rows: Int, kc: Int, into strips: UnsafeMutablePointer<Float>
+    _ a: UnsafePointer<Float>, leadingDimension: Int, rows: Int, kc: Int, height: Int,
+    into strips: UnsafeMutablePointer<Float>
 ) {
-    let full = rows / gemmTileRows, tail = rows - full * gemmTileRows
-    let stripSize = kc &* gemmTileRows
+    let full = rows / height, tail = rows - full * height
+    let stripSize = kc &* height
     if tail > 0 { (strips + full * stripSize).update(repeating: 0, count: stripSize) }
     var source = a
     for p in 0..<kc {
-        var target = strips + p &* gemmTileRows
+        var target = strips + p &* height
         for s in 0..<full {
-            let from = source + s &* gemmTileRows
-            target[0] = from[0]; target[1] = from[1]; target[2] = from[2]
-            target[3] = from[3]; target[4] = from[4]; target[5] = from[5]
+            copyShort(source + s &* height, target, height)
             target = target.advanced(by: stripSize)
         }
-        if tail > 0 { target.update(from: source + full &* gemmTileRows, count: tail) }
+        if tail > 0 { target.update(from: source + full &* height, count: tail) }
         source = source.advanced(by: leadingDimension)
+    }
+}
+
+/// Copies `count` floats, inline for the tile sizes (a `memmove` call per 6 or 8 floats costs more than the copy).
+@inline(__always)
+private func copyShort(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, _ count: Int) {
+    switch count {
+    case 6:
+        target[0] = source[0]; target[1] = source[1]; target[2] = source[2]
+        target[3] = source[3]; target[4] = source[4]; target[5] = source[5]
+    case 8, 16, 24, 32:
+        var i = 0
+        while i < count { store8(load8(source + i), target + i); i &+= 8 }
+    default:
+        target.update(from: source, count: count)
     }
 }

@@ -36,6 +36,17 @@ extension Tensor {
         return out
     }
 
+    /// One of the selected kernels' elementwise functions (`KernelSet.exp`, `KernelSet.sigmoid`) over every
+    /// element, split across the pool for large tensors. Results do not depend on where the split falls.
+    public func applying(
+        _ kernel: @escaping (KernelSet) -> (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        let (x, y, f) = (UnsafePointer(pointer), out.pointer, kernel(.selected))
+        chunked(count) { s, n in f(x + s, y + s, n) }
+        return out
+    }
+
     /// Every element times `factor`.
     public func scaled(by factor: Float) -> Tensor {
         let v = SIMD8<Float>(repeating: factor)

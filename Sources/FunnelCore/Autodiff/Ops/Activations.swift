@@ -33,9 +33,8 @@ extension Variable {
 
     /// The logistic function `1 / (1 + e^{−x})`.
     public func sigmoid() -> Variable {
-        elementwise({ lanewise($0, stableSigmoid) }, stableSigmoid) { g, _, y in
-            g * y.map({ $0 * (1 - $0) }, { $0 * (1 - $0) })
-        }
+        let y = value.applying(KernelSet.sigmoid)
+        return Variable.record(y, inputs: [self]) { g, _ in [g * y.map({ $0 * (1 - $0) }, { $0 * (1 - $0) })] }
     }
 
     /// `softplus(x) = log(1 + e^x)`, computed as `max(x, 0) + log1p(e^{−|x|})` (no overflow for any finite x);

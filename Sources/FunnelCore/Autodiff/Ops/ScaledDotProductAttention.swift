@@ -105,7 +105,9 @@ private func productsOverTokens(_ x: UnsafePointer<Float>, _ m: UnsafePointer<Fl
     for c in 0..<dk { axpy(x[c] * scale, t + c * nk, out, nk) }
 }
 
-/// `y[0..<dk] (+)= Σ_j w[j] · m[j, column ..< column + dk]` with the sum held in registers, 8 columns at a time.
+/// `y[0..<dk] = Σ_j w[j] · m[j, column ..< column + dk]` with the sum held in registers, 8 columns at a time.
+/// Inline Swift (multiply, then add: no `addingProduct`, which is a libm call per lane without FMA flags): a
+/// kernel call per head-wide row costs more than these few vectors.
 @inline(__always)
 private func combineRows(_ w: UnsafePointer<Float>, _ m: UnsafePointer<Float>, column: Int, _ s: AttentionShape,
                          into y: UnsafeMutablePointer<Float>) {
@@ -113,7 +115,7 @@ private func combineRows(_ w: UnsafePointer<Float>, _ m: UnsafePointer<Float>, c
     var c = 0
     while c &+ 8 <= dk {
         var total = SIMD8<Float>()
-        for j in 0..<nk { total.addProduct(SIMD8(repeating: w[j]), load8(m + (j * d + column + c))) }
+        for j in 0..<nk { total += SIMD8(repeating: w[j]) * load8(m + (j * d + column + c)) }
         store8(total, y + c)
         c &+= 8
     }
@@ -180,13 +182,13 @@ private func attentionBackward(
     }
 }
 
-/// `y[i] += alpha·x[i]` over `n` floats.
+/// `y[i] += alpha·x[i]` over `n` floats (inline, as `combineRows`).
 @inline(__always)
 private func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     let a = SIMD8<Float>(repeating: alpha)
     var i = 0
     while i &+ 8 <= n {
-        store8(load8(y + i).addingProduct(a, load8(x + i)), y + i)
+        store8(load8(y + i) + a * load8(x + i), y + i)
         i &+= 8
     }
     while i < n { y[i] += alpha * x[i]; i &+= 1 }

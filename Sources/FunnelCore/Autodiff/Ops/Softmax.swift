@@ -49,7 +49,7 @@ extension Variable {
 }
 
 extension Variable {
-    /// Softmax over contiguous rows of `length` (the last axis) into `y`: eight lanes at a time with `exp8`,
+    /// Softmax over contiguous rows of `length` (the last axis) into `y` with the selected kernels,
     /// rows spread over the pool when there are many (attention scores `[B, H, n, n]`).
     fileprivate func softmaxOfRows(_ y: Tensor, length: Int) -> Variable {
         let rows = value.count / max(length, 1)
@@ -80,39 +80,10 @@ private func forEachRowRange(rows: Int, length: Int, _ body: @escaping (Range<In
     ThreadPool.shared.parallelRanges(rows, grain: max(1, parallelElementThreshold / 8 / max(length, 1)), body)
 }
 
-/// One row of softmax: maximum, `exp8(x − max)` with the running sum, then the scaling by 1 / sum.
+/// One row of softmax with the selected kernels: maximum, `e^{x − max}` with the running sum, then 1 / sum.
 @inline(__always)
 private func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var top = -Float.infinity
-    var i = 0
-    if n >= 8 {  // (pointwiseMax and SIMD.max() are generic calls, not instructions)
-        var m = load8(x)
-        i = 8
-        while i + 8 <= n {
-            let v = load8(x + i)
-            m = m.replacing(with: v, where: v .> m)
-            i += 8
-        }
-        for lane in 0..<8 { top = max(top, m[lane]) }
-    }
-    while i < n { top = max(top, x[i]); i += 1 }
-    let shift = SIMD8<Float>(repeating: top)
-    var sums = SIMD8<Float>(repeating: 0), tail: Float = 0
-    i = 0
-    while i + 8 <= n {
-        let e = exp8(load8(x + i) - shift)
-        store8(e, y + i)
-        sums += e
-        i += 8
-    }
-    if i < n {  // the ragged end through one padded vector (padding lanes give exp(−∞) = 0)
-        var v = SIMD8<Float>(repeating: -.infinity)
-        for j in i..<n { v[j - i] = x[j] - top }
-        let e = exp8(v)
-        for j in i..<n { y[j] = e[j - i]; tail += e[j - i] }
-    }
-    let inverse = 1 / (sums.sum() + tail), s = SIMD8<Float>(repeating: inverse)
-    unaryMap(y, y, n, { $0 * s }, { $0 * inverse })
+    KernelSet.selected.softmaxRow(x, y, n)
 }
 
 /// Calls `body(start, stride)` for each 1-D line along the axis of `view`.
