@@ -37,12 +37,12 @@ public struct Variable {
     /// gradient of `value` to the gradients of the inputs (nil where `needs[i]` is false or the gradient is zero).
     /// Returns an untracked variable when no input is tracked (inference mode records nothing).
     /// `rowReads`: the op reads only these rows of `inputs[0]` (a lookup), so that operand's gradient is
-    /// row-sparse.
+    /// row-sparse. `op` says what the value is, for a traced tape (`GraphTrace`).
     public static func record(
-        _ value: Tensor, inputs: [Variable], rowReads: [Int32]? = nil,
+        _ value: Tensor, inputs: [Variable], rowReads: [Int32]? = nil, op: TracedOpKind,
         backward: @escaping (_ gradient: Tensor, _ needs: [Bool]) -> [Tensor?]
     ) -> Variable {
         guard let tape = inputs.first(where: { $0.node != nil })?.tape else { return Variable(value) }
-        return tape.record(value, inputs: inputs.map { $0.node }, rowReads: rowReads, backward: backward)
+        return tape.record(value, inputs: inputs, rowReads: rowReads, op: op, backward: backward)
     }
 }
