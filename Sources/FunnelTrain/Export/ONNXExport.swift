@@ -65,6 +65,12 @@ public struct ONNXExport {
         outputNames = outputs.map(\.name)
     }
 
+    /// Exports the checkpoint at `directory` (its weights' digest: SHA-256 of `model.safetensors`).
+    public init(checkpoint directory: URL, registry: ModelRegistry = .standard) throws {
+        let digest = try SHA256.hexDigest(ofFile: directory.appendingPathComponent(Checkpoint.modelFile))
+        try self.init(try TrainedModel(contentsOf: directory, registry: registry), checkpointDigest: digest)
+    }
+
     /// Writes the model to `url` and the features JSON beside it (`featuresURL(for:)`), each through a temporary file
     /// in the same directory renamed into place. Refuses to replace existing files.
     public func write(to url: URL) throws {
