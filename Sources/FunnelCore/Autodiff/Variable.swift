@@ -30,8 +30,12 @@ public struct Variable {
     /// Whether gradients can flow through this variable.
     public var isTracked: Bool { node != nil }
 
-    /// The same value with no gradient (stop-gradient, `sg(x)`).
-    public func detached() -> Variable { Variable(value) }
+    /// The same value with no gradient (stop-gradient, `sg(x)`). On a traced tape (`GraphTrace`) it stays in the
+    /// graph as an identity node whose backward passes nothing, so the trace still sees where the value came from.
+    public func detached() -> Variable {
+        guard let tape, tape.trace != nil else { return Variable(value) }
+        return tape.record(value, inputs: [self], rowReads: nil, op: .identity) { _, _ in [nil] }
+    }
 
     /// Records a custom differentiable operation: `value` computed from `inputs`, with `backward` mapping the
     /// gradient of `value` to the gradients of the inputs (nil where `needs[i]` is false or the gradient is zero).
