@@ -36,17 +36,67 @@ final class ONNXExportTests: XCTestCase {
                 XCTFail("\(name): \(error)")
             }
         }
-        let report = try run(python, [script()] + cases.map { directory.appendingPathComponent($0.name).path })
+        let measured = try checkInONNXRuntime(cases, in: directory, python: python, rows: 1000)
         print("| model | exported | ONNX ops | max abs diff |\n|---|---|---|---|")
         for (name, export) in cases {
-            guard let result = report[name] as? [String: Any] else { XCTFail("\(name): no result"); continue }
-            if let error = result["error"] as? String { XCTFail("\(name): \(error)"); continue }
-            let diffs = try XCTUnwrap(result["max_abs_diff"] as? [String: Double], name)
-            XCTAssertEqual(Set(diffs.keys), Set(export.outputNames), name)
-            XCTAssertEqual(result["rows"] as? Int, 1000, name)
-            for (output, diff) in diffs { XCTAssertLessThanOrEqual(diff, 1e-5, "\(name): output \(output)") }
-            let worst = diffs.values.max() ?? 0
-            print("| \(name) | yes | \(export.opTypes.joined(separator: ", ")) | \(String(format: "%.1e", worst)) |")
+            let worst = measured[name]?.values.max().map { String(format: "%.1e", $0) } ?? "-"
+            print("| \(name) | yes | \(export.opTypes.joined(separator: ", ")) | \(worst) |")
+        }
+    }
+
+    /// Inputs and folds the funnel data does not exercise: two multi-valued fields (mean and sum pooling, padding
+    /// ids, empty bags) as padded ids plus lengths, batch norm with non-trivial running statistics folded into the
+    /// preceding layer (OMoE's experts), and a log1p-standardized target inverted in the graph.
+    func testMultiValuedFieldsBatchNormAndScaledTargets() throws {
+        let python = try pythonWithONNX()
+        let layout = FeatureLayout(vocabularySizes: [5, 7], multiValued: [MultiValuedField(vocabularySize: 6, pooling: .mean),
+                                                                         MultiValuedField(vocabularySize: 4, pooling: .sum)],
+                                   numericCount: 2, fieldNames: ["a", "b", "tags", "topics"])
+        let tasks = [TaskSpec(name: "ctr", kind: .binary), TaskSpec(name: "amount", kind: .continuous, loss: .squaredError)]
+        var rng = SeededGenerator(seed: 9)
+        let model = try ModelRegistry.standard.makeModel(named: "omoe", configuration: .object(["embeddingWidth": .number(4),
+                                                         "expertWidths": .array([.number(8)]), "towerWidths": .array([.number(8)])]),
+                                                         features: layout, tasks: tasks, using: &rng)
+        for buffer in model.buffers {
+            buffer.value = buffer.name.hasSuffix("running_var") ? .uniform(buffer.value.shape, in: 0.5...2, using: &rng)
+                : .normal(buffer.value.shape, std: 0.5, using: &rng)
+        }
+        let scalings = [TargetScaling.identity, TargetScaling(transform: .log1pStandardize, mean: 1.5, scale: 0.7)]
+        let trained = TrainedModel(model: model, metadata: CheckpointMetadata(model: "omoe", configuration: model.configuration, features: layout,
+                                                                              tasks: tasks, targetScalings: scalings), featureMap: nil)
+        let export = try ONNXExport(trained, checkpointDigest: String(repeating: "0", count: 64))
+        XCTAssertEqual(export.inputNames, ["ids", "multi_ids_0", "multi_ids_0_lengths", "multi_ids_1", "multi_ids_1_lengths", "dense"])
+        XCTAssertFalse(export.opTypes.contains("BatchNormalization"))
+        let rows = 1000
+        let bags = layout.multiValued.map { field -> MultiValuedIDs in
+            var offsets: [Int32] = [0], ids: [Int32] = []
+            for _ in 0..<rows {
+                for _ in 0..<Int(rng.next() % 5) { ids.append(Int32(rng.next() % UInt64(field.vocabularySize))) }
+                offsets.append(Int32(ids.count))
+            }
+            return MultiValuedIDs(offsets: offsets, ids: ids)
+        }
+        let batch = Batch(count: rows, ids: (0..<rows).flatMap { _ in layout.vocabularySizes.map { Int32(rng.next() % UInt64($0)) } },
+                          multiValued: bags, numeric: .normal([rows, 2], using: &rng), labels: Tensor(zeros: [rows, 2]))
+        try write(case: directory.appendingPathComponent("bags"), export: export, trained: trained, batch: batch)
+        let measured = try checkInONNXRuntime([("bags", export)], in: directory, python: python, rows: rows)
+        print("multi-valued fields, batch norm, log1p-standardized amount: max abs diff \(measured["bags"] ?? [:])")
+    }
+
+    /// HTLNet's hard label inference takes a one-hot of each row's maximum outside the traced ops: the export fails
+    /// naming the op that reads it instead of freezing one batch's one-hot into the graph.
+    func testAValueComputedOutsideTheOpsFailsNamingTheOp() throws {
+        let layout = FeatureLayout(vocabularySizes: [5, 7], numericCount: 2)
+        let tasks = [TaskSpec(name: "ctr", kind: .binary), TaskSpec(name: "amount", kind: .continuous, loss: .squaredError)]
+        var rng = SeededGenerator(seed: 2)
+        let model = try ModelRegistry.standard.makeModel(named: "htlnet", configuration: .object(["embeddingWidth": .number(4),
+                                                         "labelInference": .string("hard")]), features: layout, tasks: tasks, using: &rng)
+        let trained = TrainedModel(model: model, metadata: CheckpointMetadata(model: "htlnet", configuration: model.configuration,
+                                                                              features: layout, tasks: tasks), featureMap: nil)
+        XCTAssertThrowsError(try ONNXExport(trained, checkpointDigest: "")) { error in
+            guard case ONNXExportError.unsupported(let op, let detail)? = error as? ONNXExportError else { return XCTFail("\(error)") }
+            XCTAssertFalse(op.isEmpty)
+            XCTAssertTrue(detail.contains("computed outside the traced ops"), detail)
         }
     }
 
@@ -69,67 +119,5 @@ final class ONNXExportTests: XCTestCase {
         training.seed = 1
         let choice = RunConfiguration.ModelChoice(name: name, configuration: .object(configuration))
         return try TrainingRun(choice: choice, training: training).run(on: data).trained
-    }
-
-    /// `model.onnx`, the graph inputs of `batch` and Funnel's predictions of every output, as `.npy` files.
-    private func write(case caseDirectory: URL, export: ONNXExport, trained: TrainedModel, batch: Batch) throws {
-        for sub in ["inputs", "expected"] {
-            try FileManager.default.createDirectory(at: caseDirectory.appendingPathComponent(sub), withIntermediateDirectories: true)
-        }
-        try export.write(to: caseDirectory.appendingPathComponent("model.onnx"))
-        let rows = batch.count
-        var inputs: [String: Data] = [:]
-        let fields = trained.metadata.features.vocabularySizes.count
-        if fields > 0 { inputs["ids"] = NumPyExport.array(batch.ids.map(Int64.init), descriptor: "<i8", shape: [rows, fields]) }
-        for (k, bag) in batch.multiValued.enumerated() {
-            let lengths = (0..<rows).map { Int64(bag.offsets[$0 + 1] - bag.offsets[$0]) }
-            let width = max(lengths.max() ?? 0, 1)
-            var padded = [Int64](repeating: 0, count: rows * Int(width))
-            for r in 0..<rows { for (j, p) in (Int(bag.offsets[r])..<Int(bag.offsets[r + 1])).enumerated() { padded[r * Int(width) + j] = Int64(bag.ids[p]) } }
-            inputs["multi_ids_\(k)"] = NumPyExport.array(padded, descriptor: "<i8", shape: [rows, Int(width)])
-            inputs["multi_ids_\(k)_lengths"] = NumPyExport.array(lengths, descriptor: "<i8", shape: [rows])
-        }
-        if let numeric = batch.numeric { inputs["dense"] = NumPyExport.array(numeric.scalars, descriptor: "<f4", shape: numeric.shape) }
-        XCTAssertEqual(Set(inputs.keys), Set(export.inputNames))
-        var expected: [String: [Float]] = [:]
-        for (task, values) in zip(trained.tasks, trained.predictions(batch)) { expected[task.name] = values }
-        for (key, extra) in trained.model(batch, .inference()).extras where expected[key] == nil { expected[key] = extra.value.scalars }
-        for (name, data) in inputs { try data.write(to: caseDirectory.appendingPathComponent("inputs/\(name).npy")) }
-        for (name, values) in expected {
-            try NumPyExport.array(values, descriptor: "<f4", shape: [rows]).write(to: caseDirectory.appendingPathComponent("expected/\(name).npy"))
-        }
-    }
-
-    private func script() -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/onnx_check.py").path
-    }
-
-    /// The Python interpreter with onnx and onnxruntime; skips (fails under `CI=true`) when there is none.
-    private func pythonWithONNX() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let python = environment["FUNNEL_PYTHON"] ?? "python3"
-        let available = (try? run(python, ["-c", "import onnx, onnxruntime, numpy; print('{}')"])) != nil
-        if available { return python }
-        let reason = "\(python) cannot import onnx, onnxruntime and numpy (set FUNNEL_PYTHON; .ci/run installs them)"
-        if environment["CI"] == "true" { XCTFail(reason); throw XCTSkip("failed: \(reason)") }
-        print("ONNXExportTests skipped: \(reason)")
-        throw XCTSkip(reason)
-    }
-
-    /// Runs `executable arguments` and parses its standard output as one JSON object.
-    private func run(_ executable: String, _ arguments: [String]) throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(executable) exited with \(process.terminationStatus)"])
-        }
-        return object
     }
 }
