@@ -39,6 +39,13 @@ public final class FieldEmbedding: Module {
 
     public var parameters: [Parameter] { [table] + (denseProjection?.parameters ?? []) }
 
+    /// Names of the model inputs as a traced forward pass (`GraphTrace`) sees them: the single-valued ids
+    /// `[batch, F_cat]`, each multi-valued field's padded ids `[batch, length]` (0 = padding), the numeric features.
+    public static let idsInput = "ids", denseInput = "dense"
+
+    /// The padded-ids input of multi-valued field `index` (`multi_ids_0`, …).
+    public static func bagInput(_ index: Int) -> String { "multi_ids_\(index)" }
+
     /// Number of fields after embedding (categorical, multi-valued, and the numeric field).
     public var fieldCount: Int { vocabularySizes.count + bags.count + (denseProjection == nil ? 0 : 1) }
 
@@ -61,15 +68,18 @@ public final class FieldEmbedding: Module {
         if fields > 0 {
             var global = ids
             for i in global.indices { global[i] &+= offsets[i % fields] }
-            parts.append(Variable.gatherRows(weights, indices: global).reshaped([batch, fields * width]))
+            let source = TracedIndices(input: Self.idsInput, offsets: Array(offsets.prefix(fields)))
+            parts.append(Variable.gatherRows(weights, indices: global, source: source).reshaped([batch, fields * width]))
         }
         for (index, bag) in bagIDs.enumerated() {
             let (globalIDs, globalOffsets) = withoutPadding(bag, offset: offsets[fields + index])
-            let pooled = Variable.embeddingBag(weights, indices: globalIDs, offsets: globalOffsets, pooling: bags[index].pooling)
+            let source = TracedIndices(input: Self.bagInput(index), offsets: [offsets[fields + index]])
+            let pooled = Variable.embeddingBag(weights, indices: globalIDs, offsets: globalOffsets, pooling: bags[index].pooling,
+                                               source: source)
             parts.append(pooled)
         }
         if let denseProjection, let numeric {
-            parts.append(denseProjection(Variable(numeric), context))
+            parts.append(denseProjection(context.input(numeric, named: Self.denseInput), context))
         }
         return parts.count == 1 ? parts[0] : Variable.concat(parts, alongAxis: 1)
     }

@@ -34,7 +34,7 @@ public final class FirstOrderTerm: Module {
         if let weights {
             terms.append(weights(ids: ids, bagIDs: bagIDs, numeric: nil, context).sum(alongAxis: 1, keepingAxis: true))
         }
-        if let denseProjection, let numeric { terms.append(denseProjection(Variable(numeric), context)) }
+        if let denseProjection, let numeric { terms.append(denseProjection(context.input(numeric, named: FieldEmbedding.denseInput), context)) }
         precondition(!terms.isEmpty, "FirstOrderTerm without inputs")
         var total = terms.dropFirst().reduce(terms[0], +)
         if let bias { total = total + context.use(bias) }

@@ -32,6 +32,13 @@ public final class ForwardContext {
     public func use(_ parameter: Parameter) -> Variable {
         tape?.watch(parameter) ?? Variable(parameter.value)
     }
+
+    /// The model input `name` (`FieldEmbedding.denseInput`): a graph input on a traced tape (`GraphTrace`), a
+    /// constant otherwise (gradients never flow into inputs).
+    public func input(_ value: Tensor, named name: String) -> Variable {
+        guard let tape, tape.trace != nil else { return Variable(value) }
+        return tape.input(value, name: name)
+    }
 }
 
 /// A component with named trainable parameters and (optionally) named state buffers.

@@ -20,8 +20,12 @@ public final class Tape {
 
     private(set) var nodes: [Node] = []
     private var parameterNodes: [ObjectIdentifier: Int] = [:]
+    /// Also records what each node computes, for export; nil (the default) for training and gradient checks.
+    public let trace: GraphTrace?
 
-    public init() {}
+    public init(tracing trace: GraphTrace? = nil) {
+        self.trace = trace
+    }
 
     /// Number of recorded nodes.
     public var nodeCount: Int { nodes.count }
@@ -34,6 +38,7 @@ public final class Tape {
         let key = ObjectIdentifier(parameter)
         if let node = parameterNodes[key] { return Variable(value: parameter.value, node: node, tape: self) }
         nodes.append(Node(inputs: [], backward: nil, parameter: parameter))
+        trace?.append(.parameter(parameter), value: parameter.value)
         parameterNodes[key] = nodes.count - 1
         return Variable(value: parameter.value, node: nodes.count - 1, tape: self)
     }
@@ -41,12 +46,22 @@ public final class Tape {
     /// A tracked leaf for a plain tensor (to take gradients with respect to inputs).
     public func variable(_ value: Tensor) -> Variable {
         nodes.append(Node(inputs: [], backward: nil, parameter: nil))
+        trace?.append(.leaf, value: value)
+        return Variable(value: value, node: nodes.count - 1, tape: self)
+    }
+
+    /// A tracked leaf for the model input `name` (a traced graph's input; otherwise as `variable(_:)`).
+    public func input(_ value: Tensor, name: String) -> Variable {
+        nodes.append(Node(inputs: [], backward: nil, parameter: nil))
+        trace?.append(.input(name: name), value: value)
         return Variable(value: value, node: nodes.count - 1, tape: self)
     }
 
     func record(
-        _ value: Tensor, inputs: [Int?], rowReads: [Int32]?, backward: @escaping (Tensor, [Bool]) -> [Tensor?]
+        _ value: Tensor, inputs: [Variable], rowReads: [Int32]?, op: TracedOpKind, backward: @escaping (Tensor, [Bool]) -> [Tensor?]
     ) -> Variable {
+        trace?.append(.op(op, operands: inputs.map { input in input.node.map { .node($0) } ?? .constant(input.value) }), value: value)
+        let inputs = inputs.map(\.node)
         for (slot, input) in inputs.enumerated() {
             guard let input else { continue }
             if slot == 0, let rowReads { nodes[input].rowsRead.append(contentsOf: rowReads) } else { nodes[input].onlyRowReads = false }

@@ -30,19 +30,23 @@ public struct Variable {
     /// Whether gradients can flow through this variable.
     public var isTracked: Bool { node != nil }
 
-    /// The same value with no gradient (stop-gradient, `sg(x)`).
-    public func detached() -> Variable { Variable(value) }
+    /// The same value with no gradient (stop-gradient, `sg(x)`). On a traced tape (`GraphTrace`) it stays in the
+    /// graph as an identity node whose backward passes nothing, so the trace still sees where the value came from.
+    public func detached() -> Variable {
+        guard let tape, tape.trace != nil else { return Variable(value) }
+        return tape.record(value, inputs: [self], rowReads: nil, op: .identity) { _, _ in [nil] }
+    }
 
     /// Records a custom differentiable operation: `value` computed from `inputs`, with `backward` mapping the
     /// gradient of `value` to the gradients of the inputs (nil where `needs[i]` is false or the gradient is zero).
     /// Returns an untracked variable when no input is tracked (inference mode records nothing).
     /// `rowReads`: the op reads only these rows of `inputs[0]` (a lookup), so that operand's gradient is
-    /// row-sparse.
+    /// row-sparse. `op` says what the value is, for a traced tape (`GraphTrace`).
     public static func record(
-        _ value: Tensor, inputs: [Variable], rowReads: [Int32]? = nil,
+        _ value: Tensor, inputs: [Variable], rowReads: [Int32]? = nil, op: TracedOpKind,
         backward: @escaping (_ gradient: Tensor, _ needs: [Bool]) -> [Tensor?]
     ) -> Variable {
         guard let tape = inputs.first(where: { $0.node != nil })?.tape else { return Variable(value) }
-        return tape.record(value, inputs: inputs.map { $0.node }, rowReads: rowReads, backward: backward)
+        return tape.record(value, inputs: inputs, rowReads: rowReads, op: op, backward: backward)
     }
 }

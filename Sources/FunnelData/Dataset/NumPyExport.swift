@@ -27,7 +27,7 @@ public enum NumPyExport {
     }
 
     /// The bytes of a version-1.0 `.npy` file holding `values` (little-endian) with `shape`.
-    static func array<Element>(_ values: [Element], descriptor: String, shape: [Int]) -> Data {
+    public static func array<Element>(_ values: [Element], descriptor: String, shape: [Int]) -> Data {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descriptor)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1

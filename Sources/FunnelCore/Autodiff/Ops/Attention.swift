@@ -23,7 +23,7 @@ extension Variable {
             let s = SIMD8<Float>(repeating: scale)
             unaryMap(out.pointer, out.pointer, out.count, { $0 * s }, { $0 * scale })
         }
-        return record(out, inputs: [queries, keys]) { upstream, needs in
+        return record(out, inputs: [queries, keys], op: .attentionScores(heads: heads.count, scale: scale)) { upstream, needs in
             let g = scale == 1 ? upstream : upstream.scaled(by: scale)
             let gq = needs[0] ? Tensor(uninitialized: q.shape) : nil
             let gk = needs[1] ? Tensor(uninitialized: k.shape) : nil
@@ -58,7 +58,7 @@ extension Variable {
             headProduct(m: nq, n: dv, k: nk, a: MatrixOperand(weightsOf(a, b, h), leadingDimension: nk),
                  b: heads.operand(v, b, h, dv), c: heads.target(out, b, h, dv), ldc: width)
         }
-        return record(out, inputs: [weights, values]) { g, needs in
+        return record(out, inputs: [weights, values], op: .attentionMix(heads: heads.count)) { g, needs in
             let ga = needs[0] ? Tensor(uninitialized: a.shape) : nil
             let gv = needs[1] ? Tensor(uninitialized: v.shape) : nil
             heads.run(flops: 2 * nq * nk * dv) { b, h in

@@ -30,13 +30,13 @@ extension Variable {
             }
         }
         if count >= parallelElementThreshold { ThreadPool.shared.parallelFor(chunks, fill) } else { for c in 0..<chunks { fill(c) } }
-        return Variable.record(out, inputs: [self]) { g, _ in [g * mask] }
+        return Variable.record(out, inputs: [self], op: .trainingOnly("dropout")) { g, _ in [g * mask] }
     }
 
     /// Identity in the forward pass; multiplies the gradient flowing back by `factor` (DEPHN's virtual gradient
     /// coefficient, gradient reversal with a negative factor).
     public func scalingGradient(by factor: Float) -> Variable {
-        Variable.record(value, inputs: [self]) { g, _ in [g.scaled(by: factor)] }
+        Variable.record(value, inputs: [self], op: .identity) { g, _ in [g.scaled(by: factor)] }
     }
 
     /// Identity in the forward pass; multiplies the gradient flowing back element by element by `factors` (same
@@ -44,6 +44,6 @@ extension Variable {
     /// `sg(x) + c ⊙ (x − sg(x))` in one node, value bit-identical to `x` (DEPHN's per-gate coefficients).
     public func scalingGradient(by factors: Tensor) -> Variable {
         precondition(factors.shape == shape, "gradient factors \(factors.shape) for a variable of shape \(shape)")
-        return Variable.record(value, inputs: [self]) { g, _ in [g * factors] }
+        return Variable.record(value, inputs: [self], op: .identity) { g, _ in [g * factors] }
     }
 }

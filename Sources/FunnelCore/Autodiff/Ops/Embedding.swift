@@ -1,8 +1,9 @@
 /// Embedding lookups: rows of one table (one-hot fields, ids already offset per field) and pooled bags
 /// (multi-hot fields). Backward passes scatter-add into only the rows used.
 extension Variable {
-    /// `table[indices[i], :]` for each i: `table` `[rows, width]` → `[indices.count, width]`.
-    public static func gatherRows(_ table: Variable, indices: [Int32]) -> Variable {
+    /// `table[indices[i], :]` for each i: `table` `[rows, width]` → `[indices.count, width]`. `source`: the graph input
+    /// the indices were read from (for a traced tape; a traced lookup without one cannot be exported).
+    public static func gatherRows(_ table: Variable, indices: [Int32], source: TracedIndices? = nil) -> Variable {
         let t = table.value
         precondition(t.rank == 2, "gatherRows from a \(t.shape) table")
         let (rows, width) = (t.shape[0], t.shape[1])
@@ -13,7 +14,7 @@ extension Variable {
                 (out.pointer + i * width).update(from: t.pointer + Int(id) * width, count: width)
             }
         }
-        return record(out, inputs: [table], rowReads: indices) { g, _ in
+        return record(out, inputs: [table], rowReads: indices, op: .gatherRows(source)) { g, _ in
             let grad = Tensor(zeros: t.shape)
             indices.withUnsafeBufferPointer { ids in
                 for (i, id) in ids.enumerated() {
@@ -29,8 +30,10 @@ extension Variable {
     public enum BagPooling: String, Codable, Sendable { case sum, mean }
 
     /// Pooled bags: bag `b` covers `indices[offsets[b] ..< offsets[b + 1]]`; `offsets` has `bags + 1` entries.
-    /// Returns `[bags, width]`; an empty bag pools to zeros.
-    public static func embeddingBag(_ table: Variable, indices: [Int32], offsets: [Int32], pooling: BagPooling) -> Variable {
+    /// Returns `[bags, width]`; an empty bag pools to zeros. `source`: the graph input of padded ids (0 = padding) the
+    /// bags were read from, as for `gatherRows`.
+    public static func embeddingBag(_ table: Variable, indices: [Int32], offsets: [Int32], pooling: BagPooling,
+                                    source: TracedIndices? = nil) -> Variable {
         let t = table.value
         let (rows, width) = (t.shape[0], t.shape[1])
         let bags = offsets.count - 1
@@ -49,7 +52,7 @@ extension Variable {
                 binaryMap(target, t.pointer + id * width, target, width, { $0 + $1 * w }, { $0 + $1 * ws })
             }
         }
-        return record(out, inputs: [table], rowReads: indices) { g, _ in
+        return record(out, inputs: [table], rowReads: indices, op: .embeddingBag(source, pooling: pooling)) { g, _ in
             let grad = Tensor(zeros: t.shape)
             for b in 0..<bags {
                 let w = SIMD8<Float>(repeating: weightOf(b)), ws = weightOf(b)

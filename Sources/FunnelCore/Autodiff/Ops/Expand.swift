@@ -8,7 +8,7 @@ extension Variable {
         let out = Tensor(uninitialized: [count] + shape)
         for b in 0..<count { (out.pointer + b * width).update(from: source.pointer, count: width) }
         let inShape = shape
-        return Variable.record(out, inputs: [self]) { g, _ in
+        return Variable.record(out, inputs: [self], op: .expandToBatch) { g, _ in
             let grad = Tensor(uninitialized: inShape)
             sumOverRows(g.pointer, rows: count, columns: width, into: grad.pointer)
             return [grad]

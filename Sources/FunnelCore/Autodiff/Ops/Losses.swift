@@ -29,7 +29,7 @@ extension Variable {
         }
         let norm = normalizer.map(Double.init) ?? weightSum
         let inverse = norm > 0 ? 1 / norm : 0
-        return record(Tensor(scalar: Float(total * inverse)), inputs: inputs) { g, _ in
+        return record(Tensor(scalar: Float(total * inverse)), inputs: inputs, op: .trainingOnly("loss")) { g, _ in
             let factors = Tensor(uninitialized: [rows])
             let scale = Double(g.scalar) * inverse
             for i in 0..<rows { factors.pointer[i] = Float(Double(weights?.pointer[i] ?? 1) * scale) }

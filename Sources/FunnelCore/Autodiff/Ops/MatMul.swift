@@ -10,7 +10,7 @@ extension Variable {
         precondition(k == k2, "matmul inner extents differ: \(x.shape)\(transposeA ? "ᵀ" : "") · \(y.shape)\(transposeB ? "ᵀ" : "")")
         let out = Tensor(uninitialized: [m, n])
         gemm(m: m, n: n, k: k, a: operand(x, transposeA), b: operand(y, transposeB), c: out.pointer, ldc: n)
-        return record(out, inputs: [a, b]) { g, needs in
+        return record(out, inputs: [a, b], op: .matmul(transposeA: transposeA, transposeB: transposeB)) { g, needs in
             var ga: Tensor?, gb: Tensor?
             if needs[0] {
                 // d op(a) = g · op(b)ᵀ, stored back in a's layout.
@@ -46,7 +46,7 @@ extension Variable {
         gemm(m: batch, n: outWidth, k: inWidth, a: operand(input, false), b: operand(w, true), c: out.pointer,
              ldc: outWidth, bias: bias.map { UnsafePointer($0.value.pointer) }, activation: activation)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-        return record(out, inputs: inputs) { upstream, needs in
+        return record(out, inputs: inputs, op: .linear(relu: activation == .relu)) { upstream, needs in
             var g = upstream
             if activation == .relu {  // mask by the output: y > 0 exactly where the pre-activation was positive
                 g = Tensor.broadcasting(upstream, out, { $0.replacing(with: 0, where: $1 .<= 0) }, { $1 > 0 ? $0 : 0 })
@@ -82,7 +82,7 @@ extension Variable {
         precondition(k == k2, "batchedMatmul inner extents differ: \(x.shape) · \(y.shape)")
         let out = Tensor(uninitialized: [batch, m, n])
         batchedGemm(batch, m: m, n: n, k: k, x, transposeA, y, transposeB, out, accumulate: false)
-        return record(out, inputs: [a, b]) { g, needs in
+        return record(out, inputs: [a, b], op: .batchedMatmul(transposeA: transposeA, transposeB: transposeB)) { g, needs in
             var ga: Tensor?, gb: Tensor?
             if needs[0] {
                 let grad = Tensor(uninitialized: x.shape)

@@ -31,7 +31,7 @@ extension Variable {
                 })
             }
         }
-        let output = record(out, inputs: [x, gamma, beta]) { upstream, needs in
+        let output = record(out, inputs: [x, gamma, beta], op: .trainingOnly("batchNorm (training mode)")) { upstream, needs in
             let g = relu ? Tensor.broadcasting(upstream, out, { $0.replacing(with: 0, where: $1 .<= 0) }, { $1 > 0 ? $0 : 0 }) : upstream
             // dβ = Σ g, dγ = Σ g ⊙ x̂, dx = γ/(B·σ) ⊙ (B·g − Σ g − x̂ ⊙ Σ g ⊙ x̂)
             let sumG = Tensor(uninitialized: [columns]), sumGX = Tensor(zeros: [columns])
@@ -88,7 +88,7 @@ extension Variable {
             ternaryMap(normalized.pointer + i * columns, gamma.value.pointer, beta.value.pointer, out.pointer + i * columns,
                        columns, { $0 * $1 + $2 }, { $0 * $1 + $2 })
         }
-        return record(out, inputs: [x, gamma, beta]) { g, needs in
+        return record(out, inputs: [x, gamma, beta], op: .layerNorm(epsilon: epsilon)) { g, needs in
             let gGamma = Tensor(zeros: [columns]), gBeta = Tensor(uninitialized: [columns])
             sumOverRows(g.pointer, rows: rows, columns: columns, into: gBeta.pointer)
             let dx = Tensor(uninitialized: input.shape)

@@ -3,7 +3,7 @@ extension Variable {
     /// Sum of all elements, as a scalar (shape `[]`).
     public func sum() -> Variable {
         let shape = self.shape
-        return Variable.record(Tensor(scalar: value.sum()), inputs: [self]) { g, _ in
+        return Variable.record(Tensor(scalar: value.sum()), inputs: [self], op: .sumAll) { g, _ in
             [Tensor(repeating: g.scalar, shape: shape)]
         }
     }
@@ -31,7 +31,7 @@ extension Variable {
             }
         }
         let inShape = shape
-        return Variable.record(out, inputs: [self]) { g, _ in
+        return Variable.record(out, inputs: [self], op: .sumAlongAxis(axis, keepingAxis: keepingAxis)) { g, _ in
             let grad = Tensor(uninitialized: inShape)
             for o in 0..<view.outer {
                 if lastAxis {

@@ -11,7 +11,7 @@ extension Variable {
         rowLoop(m * p, rowLength: n) { r in
             binaryMap(xp + (r / p) * n, yp + (r % p) * n, op + r * n, n, { $0 * $1 }, { $0 * $1 })
         }
-        return record(out, inputs: [a, b]) { g, needs in
+        return record(out, inputs: [a, b], op: .pairwiseRowProducts) { g, needs in
             let gp = g.pointer
             var ga: Tensor?, gb: Tensor?
             if needs[0] {  // ga[i] = Σ_j g[i·p + j] ⊙ b[j]

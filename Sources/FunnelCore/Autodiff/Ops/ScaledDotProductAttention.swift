@@ -44,7 +44,7 @@ extension Variable {
             attentionForward(shape, qp + b * nq * width, kp + b * nk * width, vp + b * nk * width,
                              op + b * nq * width, ap + b * heads * nq * nk, scratch)
         }
-        let output = record(out, inputs: [query, key, value]) { g, needs in
+        let output = record(out, inputs: [query, key, value], op: .scaledDotProductAttention(heads: heads)) { g, needs in
             // Pointers re-derived from the captured tensors, which keeps those buffers alive with the tape.
             let (qp, kp, vp, ap) = (q.pointer, k.pointer, v.pointer, weights.pointer)
             let dq = Tensor(uninitialized: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)

@@ -4,7 +4,7 @@ extension Variable {
     /// The same elements under `shape` (a view; one extent may be -1).
     public func reshaped(_ shape: [Int]) -> Variable {
         let original = self.shape
-        return Variable.record(value.reshaped(shape), inputs: [self]) { g, _ in [g.reshaped(original)] }
+        return Variable.record(value.reshaped(shape), inputs: [self], op: .reshape) { g, _ in [g.reshaped(original)] }
     }
 
     /// Concatenation of `parts` along `axis`; all other extents must agree.
@@ -23,7 +23,7 @@ extension Variable {
         let view = AxisView(outShape, axis: axis)
         copyBlocks(parts.map { $0.value }, lengths: lengths, view: view, into: out, splitting: false)
         let shapes = parts.map { $0.shape }
-        return record(out, inputs: parts) { g, needs in
+        return record(out, inputs: parts, op: .concat(axis: axis)) { g, needs in
             var pieces = zip(shapes, needs).map { shape, need in need ? Tensor(uninitialized: shape) : nil }
             copyBlocks(pieces, lengths: lengths, view: view, into: g, splitting: true)
             for i in pieces.indices where !needs[i] { pieces[i] = nil }
@@ -55,7 +55,7 @@ extension Variable {
             (out.pointer + o * block).update(from: value.pointer + o * view.length * view.inner + start, count: block)
         }
         let inShape = shape
-        return Variable.record(out, inputs: [self]) { g, _ in
+        return Variable.record(out, inputs: [self], op: .slice(axis: axis, start: range.lowerBound, end: range.upperBound)) { g, _ in
             let grad = Tensor(zeros: inShape)
             for o in 0..<view.outer {
                 (grad.pointer + o * view.length * view.inner + start).update(from: g.pointer + o * block, count: block)
@@ -68,7 +68,7 @@ extension Variable {
     public func transposedLastTwo() -> Variable {
         precondition(shape.count >= 2, "transpose of rank-\(shape.count) tensor")
         let out = transposeLastTwo(value)
-        return Variable.record(out, inputs: [self]) { g, _ in [transposeLastTwo(g)] }
+        return Variable.record(out, inputs: [self], op: .transposeLastTwo) { g, _ in [transposeLastTwo(g)] }
     }
 
     /// Exchanges two axes, e.g. `[B, F, d]` → `[F, B, d]` with `swappingAxes(0, 1)` (fields first, so that one
@@ -77,7 +77,7 @@ extension Variable {
         let (a, b) = (resolvedAxis(first, rank: shape.count), resolvedAxis(second, rank: shape.count))
         precondition(a >= 0 && b < shape.count && a < b, "swappingAxes(\(first), \(second)) of \(shape)")
         let out = swapAxes(value, a, b)
-        return Variable.record(out, inputs: [self]) { g, _ in [swapAxes(g, a, b)] }
+        return Variable.record(out, inputs: [self], op: .swapAxes(a, b)) { g, _ in [swapAxes(g, a, b)] }
     }
 }
 

@@ -12,7 +12,7 @@ extension Variable {
         let y = Tensor(uninitialized: shape)
         if view.inner == 1 { return softmaxOfRows(y, length: view.length) }
         softmaxForward(value.pointer, y.pointer, view, log: false)
-        return Variable.record(y, inputs: [self]) { g, _ in
+        return Variable.record(y, inputs: [self], op: .softmax(axis: axis)) { g, _ in
             // dx = y ⊙ (g − Σ_axis g ⊙ y)
             let dx = Tensor(uninitialized: y.shape)
             forEachLine(view) { base, stride in
@@ -32,7 +32,7 @@ extension Variable {
         let view = AxisView(shape, axis: axis)
         let y = Tensor(uninitialized: shape)
         softmaxForward(value.pointer, y.pointer, view, log: true)
-        return Variable.record(y, inputs: [self]) { g, _ in
+        return Variable.record(y, inputs: [self], op: .logSoftmax(axis: axis)) { g, _ in
             // dx = g − softmax ⊙ Σ_axis g
             let dx = Tensor(uninitialized: y.shape)
             forEachLine(view) { base, stride in
@@ -57,7 +57,7 @@ extension Variable {
         forEachRowRange(rows: rows, length: length) { range in
             for r in range { softmaxRow(x + r * length, out + r * length, length) }
         }
-        return Variable.record(y, inputs: [self]) { g, _ in
+        return Variable.record(y, inputs: [self], op: .softmax(axis: -1)) { g, _ in
             // dx = y ⊙ (g − ⟨g, y⟩) per row
             let dx = Tensor(uninitialized: y.shape)
             let (gp, yp, dp) = (g.pointer, y.pointer, dx.pointer)
