@@ -1,5 +1,13 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// Open MPI (Debian: openmpi-bin + libopenmpi-dev) enables the data-parallel targets: CMPI, FunnelMPI, funnel-mpi and
+// their tests. Without it Funnel builds as before. FUNNEL_MPI=0 / 1 overrides the detection.
+let mpiPackageFiles = ["/usr/lib/x86_64-linux-gnu/pkgconfig/ompi.pc", "/usr/lib/aarch64-linux-gnu/pkgconfig/ompi.pc",
+                       "/usr/lib/pkgconfig/ompi.pc", "/usr/local/lib/pkgconfig/ompi.pc", "/opt/homebrew/lib/pkgconfig/ompi.pc"]
+let withMPI = ProcessInfo.processInfo.environment["FUNNEL_MPI"].map { $0 == "1" }
+    ?? mpiPackageFiles.contains { FileManager.default.fileExists(atPath: $0) }
 
 // Funnel's numeric core is plain Swift with SIMD types. These flags are what make it fast on x86-64:
 // without -mfma, `SIMD8.addingProduct` lowers to a libm `fmaf` call per lane (~100x slower), and
@@ -50,3 +58,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+if withMPI {
+    package.products.append(.executable(name: "funnel-mpi", targets: ["funnel-mpi"]))
+    package.targets += [
+        // Open MPI's C API, with a header shim for what mpi.h defines as macros (MPI_COMM_WORLD, MPI_FLOAT, …).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        // DataParallelGroup on MPI_COMM_WORLD.
+        .target(name: "FunnelMPI", dependencies: ["FunnelTrain", "CMPI"], swiftSettings: fast),
+        .executableTarget(
+            name: "funnel-mpi",
+            dependencies: ["FunnelMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fast),
+        .testTarget(name: "FunnelMPITests", dependencies: ["FunnelTrain"], swiftSettings: fast),
+    ]
+}

@@ -9,6 +9,8 @@ public struct TrainingRun {
     public var choice: RunConfiguration.ModelChoice
     public var training: TrainingConfiguration
     public var registry: ModelRegistry
+    /// Data parallelism over these ranks (`Trainer.dataParallel`); nil: one process.
+    public var dataParallel: DataParallelGroup?
 
     /// `training.seed` seeds the model's initialisation and the run; `choice.balancing` overrides `training.balancing`.
     public init(choice: RunConfiguration.ModelChoice, training: TrainingConfiguration, registry: ModelRegistry = .standard) {
@@ -24,6 +26,8 @@ public struct TrainingRun {
         public var summary: TrainingSummary
         /// Metrics on the test split with the best weights.
         public var test: EvaluationResult
+        /// Data parallelism: time spent exchanging gradients.
+        public var communication: CommunicationTimes?
     }
 
     public func run(on data: ExperimentData, log: TrainingLog? = nil) throws -> Outcome {
@@ -35,6 +39,7 @@ public struct TrainingRun {
             try checkLossHeads(model(data.train.batch(rows: Array(0..<min(2, data.train.rowCount))), .inference()), tasks: data.tasks)
         }
         let trainer = try Trainer(model: model, tasks: data.tasks, configuration: training, log: log)
+        trainer.dataParallel = dataParallel
         let summary = try trainer.fit(train: data.train, validation: data.validation)
         let test = try trainer.evaluator.evaluate(model, on: data.test, tasks: data.tasks)
         var metrics: [String: Double] = [:]
@@ -43,6 +48,7 @@ public struct TrainingRun {
         }
         let trained = try TrainedModel(model: model, data: data, targetScalings: trainer.targetScalings, balancing: training.balancing,
                                        metrics: metrics, epoch: summary.bestEpoch, step: summary.steps)
-        return Outcome(trained: trained, summary: summary, test: test)
+        return Outcome(trained: trained, summary: summary, test: test,
+                       communication: trainer.trainingStep.gradientExchange.map(CommunicationTimes.init))
     }
 }
