@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
     @Option(help: "Learning rate (Adam).") var learningRate: Float = 1e-3
     @Option(help: "Seed of the model and the run.") var seed: UInt64 = 0
     @Option(help: "Write rank 0's checkpoint here.") var checkpoint: String?
-    @Option(help: "Write this rank's final parameters (little-endian Float32, model order) to PREFIX.rank<r>.bin.")
+    @Option(help: "Write this rank's final parameters and buffers (little-endian Float32, model order) to PREFIX.rank<r>.bin.")
     var dumpParameters: String?
     @Flag(help: "Data-parallel over the ranks mpirun started (otherwise one process).") var distributed = false
 
@@ -57,7 +57,7 @@ struct Train: ParsableCommand {
         let outcome = try run.run(on: data, log: try TrainingLog(jsonlURL: nil, showProgress: false))
         let seconds = Date().timeIntervalSince(started)
         if let dumpParameters {
-            let scalars = outcome.trained.model.parameters.flatMap(\.value.scalars)
+            let scalars = (outcome.trained.model.parameters + outcome.trained.model.buffers).flatMap(\.value.scalars)
             try scalars.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: "\(dumpParameters).rank\(rank).bin"))
         }
         // The same weights evaluated over the ranks (gathered) and by one process: the two must agree exactly.

@@ -41,6 +41,23 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    /// Batch norm under data parallelism: per-rank batch statistics in training, running statistics averaged over
+    /// the ranks after each epoch, so parameters and buffers end bit-identical on every rank.
+    func testBatchNormRanksEndIdentical() throws {
+        let mpirun = try locateMPIRun()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-mpi-bn-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let prefix = directory.appendingPathComponent("bn").path
+        let report = try run(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "2", try executable(), "train", "--model", "mmoe",
+                                      "--model-config", #"{"batchNorm":true,"dropout":0.1,"experts":2,"expertWidths":[32],"towerWidths":[16]}"#,
+                                      "--synthetic", "funnel", "--preset", "smoke", "--rows", "3000", "--ids", "100000",
+                                      "--batch-size", "32", "--epochs", "2", "--dump-parameters", prefix, "--distributed"])
+        XCTAssertEqual(report["ranks"], 2)
+        XCTAssertEqual(try parameters("\(prefix).rank0.bin"), try parameters("\(prefix).rank1.bin"))
+        XCTAssertEqual(report["final.validation.ctr.auc"], report["final.single.ctr.auc"])
+    }
+
     // MARK: Helpers
 
     private func locateMPIRun() throws -> String {
