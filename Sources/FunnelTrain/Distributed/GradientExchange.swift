@@ -35,12 +35,9 @@ public final class GradientExchange {
         sparseSeconds += monotonicSeconds() - start
     }
 
-    /// A table: a rank-2 parameter whose gradient is row-sparse on this rank, or absent and named as an embedding
-    /// (ranks agree: every rank reads its tables only through lookups).
-    private func isTable(_ p: Parameter) -> Bool {
-        if case .rows? = p.gradient { return true }
-        return p.gradient == nil && p.value.rank == 2 && p.name.hasSuffix("embedding.weight")
-    }
+    /// An embedding table (`….embedding.weight`, rank 2), decided by name so that every rank agrees whatever its
+    /// batch reached.
+    private func isTable(_ p: Parameter) -> Bool { p.value.rank == 2 && p.name.hasSuffix("embedding.weight") }
 
     /// One allreduce of every dense gradient, times `share`, plus one flag per parameter (whether any rank has a
     /// gradient for it: a parameter no rank's batch reached keeps no gradient, as in a single process).
@@ -69,7 +66,12 @@ public final class GradientExchange {
     private func exchangeRows(_ table: Parameter, share: Float) {
         let width = table.value.count / max(table.value.shape[0], 1)
         let local: RowSparseGradient
-        if case .rows(let r)? = table.gradient { local = r } else { local = .empty(width: width) }
+        switch table.gradient {
+        case .rows(let r)?: local = r
+        case .dense(let t)?:  // a table this model also reads densely: every row (O(table), such models only)
+            local = RowSparseGradient(rows: (0..<Int32(table.value.shape[0])).map { $0 }, values: t.reshaped([table.value.shape[0], width]))
+        case nil: local = .empty(width: width)
+        }
         let rows = group.gather(local.rows)
         let values = group.gather(local.values.scaled(by: share).scalars)
         table.gradient = .rows(.coalescing(rows: rows, values: Tensor(shape: [rows.count, width], values: values), width: width))
