@@ -33,6 +33,9 @@ extension Bench {
         @Flag(help: "Dense Adam for the table (every row every step) instead of lazy rows.")
         var dense = false
 
+        @Option(help: "Instead: 1 vs this many Open MPI ranks at the same global batch (runs funnel-mpi, built next to funnel).")
+        var mpiRanks: Int?
+
         @Option(help: .hidden)
         var emitJSON: Int?
 
@@ -43,6 +46,7 @@ extension Bench {
                 print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
                 return
             }
+            if let mpiRanks { return try runDataParallel(ranks: mpiRanks) }
             let sizes = tables.split(separator: ",").compactMap { Int($0) }
             var results: [Int: [ScaleBenchmark.Result]] = [:]
             for round in 1...rounds {
@@ -65,6 +69,29 @@ extension Bench {
                       + "\(format(Statistics.median(runs.map(\.samplesPerSecond)), 0)) | \(format(p50)) | "
                       + "\(format(Statistics.median(runs.map(\.millisecondsPerStepP90)))) | \(format(p50 / base, 2))× | "
                       + "\(format(Statistics.median(runs.map(\.peakResidentMiB)), 0)) | \(format(last.firstLoss, 3)) → \(format(last.lastLoss, 3)) |")
+            }
+        }
+
+        /// 1 vs `ranks` MPI ranks (the first table size; the global batch is `--batch-size`).
+        private func runDataParallel(ranks: Int) throws {
+            let own = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+            let funnelMPI = own.deletingLastPathComponent().appendingPathComponent("funnel-mpi")
+            guard FileManager.default.isExecutableFile(atPath: funnelMPI.path) else {
+                throw ValidationError("\(funnelMPI.path) not built (install libopenmpi-dev and build again)")
+            }
+            let tableRows = tables.split(separator: ",").compactMap { Int($0) }.first ?? 1_000_000
+            let benchmark = DataParallelBenchmark(funnelMPI: funnelMPI, mpirun: URL(fileURLWithPath: "/usr/bin/mpirun"), ranks: ranks,
+                                                  globalBatch: batchSize, rounds: rounds, tableRows: tableRows)
+            let rows = try benchmark.run { ranks, report in
+                printError("\(ranks) rank(s): \(format(report["samplesPerSecond"] ?? 0, 0)) samples/s")
+            }
+            print("MMoE, funnel with two hashed Zipf id fields (table ≈ \(tableRows) rows), global batch \(batchSize), "
+                  + "funnel-mpi train (whole run: build, 1 epoch, evaluation); median of \(rounds) alternating rounds")
+            print("| ranks × batch | samples/s | dense allreduce ms/step | sparse allgatherv ms/step |")
+            print("|---|---:|---:|---:|")
+            for row in rows {
+                print("| \(row.ranks) × \(row.batchPerRank) | \(format(Statistics.median(row.samplesPerSecond), 0)) | "
+                      + (row.ranks == 1 ? "– | – |" : "\(format(Statistics.median(row.denseMilliseconds), 2)) | \(format(Statistics.median(row.sparseMilliseconds), 2)) |"))
             }
         }
 
