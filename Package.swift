@@ -1,9 +1,18 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // No unsafe build flags anywhere, so that other packages can depend on Funnel by version: the hot kernels live
 // in the C target CFunnelKernels, compiled once per instruction set with per-function target attributes and
 // chosen at run time (ARCHITECTURE.md, "Kernels and build settings").
+
+// Open MPI (Debian: openmpi-bin + libopenmpi-dev) enables the data-parallel targets: CMPI, FunnelMPI, funnel-mpi and
+// their tests. Without it Funnel builds as before. FUNNEL_MPI=0 / 1 overrides the detection.
+let mpiPackageFiles = ["/usr/lib/x86_64-linux-gnu/pkgconfig/ompi.pc", "/usr/lib/aarch64-linux-gnu/pkgconfig/ompi.pc",
+                       "/usr/lib/pkgconfig/ompi.pc", "/usr/local/lib/pkgconfig/ompi.pc", "/opt/homebrew/lib/pkgconfig/ompi.pc"]
+let withMPI = ProcessInfo.processInfo.environment["FUNNEL_MPI"].map { $0 == "1" }
+    ?? mpiPackageFiles.contains { FileManager.default.fileExists(atPath: $0) }
+
 let package = Package(
     name: "Funnel",
     platforms: [.macOS(.v15)],
@@ -44,3 +53,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+if withMPI {
+    package.products.append(.executable(name: "funnel-mpi", targets: ["funnel-mpi"]))
+    package.targets += [
+        // Open MPI's C API, with a header shim for what mpi.h defines as macros (MPI_COMM_WORLD, MPI_FLOAT, …).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        // DataParallelGroup on MPI_COMM_WORLD.
+        .target(name: "FunnelMPI", dependencies: ["FunnelTrain", "CMPI"]),
+        .executableTarget(
+            name: "funnel-mpi",
+            dependencies: ["FunnelMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "FunnelMPITests", dependencies: ["FunnelTrain"]),
+    ]
+}

@@ -11,7 +11,7 @@ import FunnelNN
 ///    target scalings (`taskLossTerms`); a NaN/Inf loss throws `TrainingError.nonFinite` before any update;
 /// 3. the loss balancer's backward (fixed weights: one pass of Σ_t λ_t L_t + R; gradient methods such as PCGrad,
 ///    MetaBalance or HTLNet's adjustment: per-task passes combined on the shared parameters);
-/// 4. optional global-norm clipping; the optimizer update; the balancer's own parameters (uncertainty weighting)
+/// 4. with data parallelism, the gradients summed over the ranks (`GradientExchange`); optional global-norm clipping; the optimizer update; the balancer's own parameters (uncertainty weighting)
 ///    stepped by `balancerOptimizer` at the same learning rate.
 ///
 /// The tape lives only inside the step, so nothing is kept alive between steps.
@@ -29,6 +29,8 @@ public final class TrainingStep {
     public var gradientClip: Float?
     /// Steps taken so far: the `step` reported to `TrainingScheduleAware` models (settable when resuming).
     public var stepsTaken = 0
+    /// Data parallelism: sums the gradients over the ranks after the balancer, before clipping (nil: one process).
+    public var gradientExchange: GradientExchange?
     private let parameters: [Parameter]
 
     /// What one step did.
@@ -63,7 +65,8 @@ public final class TrainingStep {
     /// Runs the step on `batch` (labels on the original scale) in `epoch` (0-based); `rng` drives dropout and
     /// sampling noise and is advanced. Throws `TrainingError.nonFinite` (naming the task) without updating.
     @discardableResult
-    public func callAsFunction(_ batch: Batch, rng: inout SeededGenerator, epoch: Int = 0) throws -> Result {
+    /// With `gradientExchange`, `globalRows` is the rows of the global batch (all ranks' slices; nil: this batch's).
+    public func callAsFunction(_ batch: Batch, rng: inout SeededGenerator, epoch: Int = 0, globalRows: Int? = nil) throws -> Result {
         (model as? TrainingScheduleAware)?.trainingProgress(step: stepsTaken, epoch: epoch)
         let tape = Tape()
         let context = ForwardContext(tape: tape, mode: .training, rng: rng)
@@ -80,6 +83,8 @@ public final class TrainingStep {
         let record = balancer.backward(BalancingInput(tape: tape, terms: terms, auxiliaryLoss: output.auxiliaryLoss,
                                                       parameters: parameters, sharedParameters: model.sharedParameters,
                                                       epoch: epoch))
+        gradientExchange?.synchronize(parameters + balancer.trainableParameters,
+                                      share: Float(batch.count) / Float(globalRows ?? batch.count))
         if let gradientClip { clipGradientNorm(parameters, maxNorm: gradientClip) }
         optimizer.step(parameters)
         if let balancerOptimizer, !balancer.trainableParameters.isEmpty {

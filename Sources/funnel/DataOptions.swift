@@ -29,6 +29,8 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Synthetic funnel: loss of the amount task, ziln (default), mse or huber.")
     var amountLoss: String?
 
+    @OptionGroup var idFields: IdFieldOptions
+
     @Option(help: "Synthetic correlated: cosine between the two task weight vectors.")
     var cosine: Double?
 
@@ -49,7 +51,7 @@ struct DataOptions: ParsableArguments {
         case let (nil, generator?):
             return DataSpecification(synthetic: SyntheticRecipe(generator: generator, rows: rows, seed: dataSeed, preset: preset, cross: cross,
                                                                 cosine: cosine, binaryRate: binary, nested: nested ? true : nil, pair: pair,
-                                                                amountLoss: amountLoss))
+                                                                amountLoss: amountLoss, idFields: idFields.configuration))
         default: throw ValidationError("give --data or --synthetic, not both")
         }
     }

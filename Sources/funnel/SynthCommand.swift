@@ -42,12 +42,15 @@ extension Synth {
         @Option(help: "Strength of the field-0 × field-1 interaction.")
         var cross = 0.0
 
+        @OptionGroup var idFields: IdFieldOptions
+
         func run() throws {
             guard var configuration = ["default": FunnelConfiguration.default, "smoke": .smoke][preset] else {
                 throw ValidationError("unknown preset '\(preset)' (default, smoke)")
             }
             if let rows = options.rows { configuration.rows = rows }
             configuration.crossStrength = cross
+            configuration.idFields = idFields.configuration
             let data = try FunnelDataset(configuration: configuration, seed: options.seed)
             print(data.statistics.summary)
             if let url = options.csvURL { printSchema(try data.writeCSVWithSchema(to: url, groundTruth: options.groundTruth, overwrite: options.overwrite)) }

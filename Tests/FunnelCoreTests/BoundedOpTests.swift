@@ -113,8 +113,8 @@ final class SparseGradientTests: XCTestCase {
 
     func testUnionOfDifferentRowsAndAssignment() {
         let p = Parameter(name: "t", value: Tensor(zeros: [4, 1]))
-        let a = GradientSet(parameters: [p], tensors: [Tensor(shape: [4, 1], values: [0, 1, 0, 0])], rows: [[1]])
-        let b = GradientSet(parameters: [p], tensors: [Tensor(shape: [4, 1], values: [0, 0, 0, 2])], rows: [[3]])
+        let a = GradientSet(parameters: [p], gradients: [.rows(RowSparseGradient(rows: [1], values: Tensor(shape: [1, 1], values: [1])))])
+        let b = GradientSet(parameters: [p], gradients: [.rows(RowSparseGradient(rows: [3], values: Tensor(shape: [1, 1], values: [2])))])
         let sum = a + b
         XCTAssertEqual(sum.rows[0], [1, 3])
         XCTAssertEqual(sum.tensors[0].scalars, [0, 1, 0, 2])

@@ -101,9 +101,10 @@ final class HTLNetGradientAdjustmentTests: XCTestCase {
         let table = Parameter(name: "table", value: Tensor(zeros: [6, 3])), dense = Parameter(name: "dense", value: Tensor(zeros: [4]))
         let rows: [Int32] = [0, 2, 5]
         func random() -> GradientSet {
-            let t = Tensor(zeros: [6, 3])
-            for r in rows { for k in 0..<3 { t.pointer[Int(r) * 3 + k] = Float(rng.nextNormal()) } }
-            return GradientSet(parameters: [table, dense], tensors: [t, .normal([4], using: &rng)], rows: [rows, nil])
+            let values = Tensor(zeros: [rows.count, 3])
+            for i in rows.indices { for k in 0..<3 { values.pointer[i * 3 + k] = Float(rng.nextNormal()) } }
+            return GradientSet(parameters: [table, dense],
+                               gradients: [.rows(RowSparseGradient(rows: rows, values: values)), .dense(.normal([4], using: &rng))])
         }
         let flat = { (g: GradientSet) -> [Double] in g.tensors.flatMap { $0.scalars.map(Double.init) } }
         for (trial, adjustment) in [HTLNetGradientAdjustment(), .init(normSource: .beforeProjection), .init(projectionStrength: 0.5, magnitudeMix: 0.7)].enumerated() {

@@ -12,6 +12,10 @@ public final class Tape {
         var backward: ((Tensor, [Bool]) -> [Tensor?])?
         /// The parameter this leaf stands for.
         var parameter: Parameter?
+        /// Shape of the node's value.
+        var shape: [Int]
+        /// For a lookup: the rows it reads of `inputs[0]`; its backward then returns one gradient row per read.
+        var reads: [Int32]?
         /// Every consumer of this node so far reads only some rows of it (`gatherRows`).
         var onlyRowReads = true
         /// Rows read by such consumers.
@@ -37,7 +41,7 @@ public final class Tape {
     public func watch(_ parameter: Parameter) -> Variable {
         let key = ObjectIdentifier(parameter)
         if let node = parameterNodes[key] { return Variable(value: parameter.value, node: node, tape: self) }
-        nodes.append(Node(inputs: [], backward: nil, parameter: parameter))
+        nodes.append(Node(inputs: [], backward: nil, parameter: parameter, shape: parameter.value.shape))
         trace?.append(.parameter(parameter), value: parameter.value)
         parameterNodes[key] = nodes.count - 1
         return Variable(value: parameter.value, node: nodes.count - 1, tape: self)
@@ -45,14 +49,14 @@ public final class Tape {
 
     /// A tracked leaf for a plain tensor (to take gradients with respect to inputs).
     public func variable(_ value: Tensor) -> Variable {
-        nodes.append(Node(inputs: [], backward: nil, parameter: nil))
+        nodes.append(Node(inputs: [], backward: nil, parameter: nil, shape: value.shape))
         trace?.append(.leaf, value: value)
         return Variable(value: value, node: nodes.count - 1, tape: self)
     }
 
     /// A tracked leaf for the model input `name` (a traced graph's input; otherwise as `variable(_:)`).
     public func input(_ value: Tensor, name: String) -> Variable {
-        nodes.append(Node(inputs: [], backward: nil, parameter: nil))
+        nodes.append(Node(inputs: [], backward: nil, parameter: nil, shape: value.shape))
         trace?.append(.input(name: name), value: value)
         return Variable(value: value, node: nodes.count - 1, tape: self)
     }
@@ -66,13 +70,14 @@ public final class Tape {
             guard let input else { continue }
             if slot == 0, let rowReads { nodes[input].rowsRead.append(contentsOf: rowReads) } else { nodes[input].onlyRowReads = false }
         }
-        nodes.append(Node(inputs: inputs, backward: backward, parameter: nil))
+        nodes.append(Node(inputs: inputs, backward: backward, parameter: nil, shape: value.shape, reads: rowReads))
         return Variable(value: value, node: nodes.count - 1, tape: self)
     }
 
     // MARK: Gradients
 
-    /// Gradients of `output` (weighted by `seed`, default all ones) with respect to `parameters`, in order.
+    /// Gradients of `output` (weighted by `seed`, default all ones) with respect to `parameters`, in order, as
+    /// dense tensors (row-sparse ones densified: O(table) for a table, meant for tests and small models).
     /// A parameter that `output` does not depend on gets a zero tensor. May be called repeatedly.
     public func gradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Tensor] {
         zip(parameters, connectedGradients(of: output, seed: seed, wrt: parameters)).map { parameter, gradient in
@@ -81,8 +86,17 @@ public final class Tape {
     }
 
     /// As `gradients(of:seed:wrt:)`, but nil for a parameter that `output` does not depend on (no zero tensor is
-    /// allocated for it): what per-task gradient passes use, since each task reaches only its own tower.
+    /// allocated for it).
     public func connectedGradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Tensor?] {
+        zip(parameters, sparseGradients(of: output, seed: seed, wrt: parameters)).map { parameter, gradient in
+            gradient?.densified(shape: parameter.value.shape)
+        }
+    }
+
+    /// Gradients of `output` (weighted by `seed`) with respect to `parameters`, in order: `.rows` for a table read
+    /// only by lookups (its size is the rows this output reached, not the table's), `.dense` otherwise, nil for a
+    /// parameter that `output` does not depend on. What per-task gradient passes use. May be called repeatedly.
+    public func sparseGradients(of output: Variable, seed: Tensor? = nil, wrt parameters: [Parameter]) -> [Gradient?] {
         let targets = parameters.map { parameterNodes[ObjectIdentifier($0)] }
         let found = propagate(from: output, seed: seed, targets: Set(targets.compactMap { $0 }))
         return targets.map { node in node.flatMap { found[$0] } }
@@ -94,7 +108,7 @@ public final class Tape {
     public func rowsRead(by parameter: Parameter) -> [Int32]? {
         guard let node = parameterNodes[ObjectIdentifier(parameter)], parameter.value.rank >= 2,
               nodes[node].onlyRowReads, !nodes[node].rowsRead.isEmpty else { return nil }
-        return uniqueSortedRows(nodes[node].rowsRead, rowCount: parameter.value.shape[0])
+        return uniqueSortedRows(nodes[node].rowsRead)
     }
 
     /// Gradients of `output` (weighted by `seed`) with respect to tracked `variables`, in order.
@@ -102,40 +116,36 @@ public final class Tape {
         let targets = variables.map { $0.tape === self ? $0.node : nil }
         let found = propagate(from: output, seed: seed, targets: Set(targets.compactMap { $0 }))
         return zip(variables, targets).map { variable, node in
-            node.flatMap { found[$0] } ?? Tensor(zeros: variable.shape)
+            node.flatMap { found[$0] }?.densified(shape: variable.shape) ?? Tensor(zeros: variable.shape)
         }
     }
 
     /// Gradients of `output` (weighted by `seed`) with respect to every watched parameter it depends on, in
-    /// first-watch order; parameters it does not depend on are left out (no zero tensors are made). One backward
-    /// pass over the part of the graph that leads to `output`: per-task losses of a model whose tasks share only
-    /// some parameters each pay only for their own subgraph. May be called repeatedly.
+    /// first-watch order, as dense tensors; parameters it does not depend on are left out (no zero tensors are
+    /// made). One backward pass over the part of the graph that leads to `output`. May be called repeatedly.
     public func parameterGradients(of output: Variable, seed: Tensor? = nil) -> [(parameter: Parameter, gradient: Tensor)] {
         let leaves = nodes.indices.filter { nodes[$0].parameter != nil }
         let found = propagate(from: output, seed: seed, targets: Set(leaves))
-        return leaves.compactMap { node in found[node].map { (nodes[node].parameter!, $0) } }
+        return leaves.compactMap { node in
+            found[node].map { (nodes[node].parameter!, $0.densified(shape: nodes[node].shape)) }
+        }
     }
 
-    /// Accumulates the gradient of `output` into `grad` of every parameter watched on this tape, and marks
-    /// row-sparse gradients (tables read only by lookups) with their rows.
+    /// Accumulates the gradient of `output` into the gradient of every parameter watched on this tape (row-sparse
+    /// for tables read only by lookups).
     public func backward(_ output: Variable, seed: Tensor? = nil) {
         let leaves = nodes.indices.filter { nodes[$0].parameter != nil }
         let found = propagate(from: output, seed: seed, targets: Set(leaves))
         for node in leaves {
             guard let gradient = found[node], let parameter = nodes[node].parameter else { continue }
-            let wasEmpty = parameter.grad == nil
             parameter.accumulateGradient(gradient)
-            if nodes[node].onlyRowReads && !nodes[node].rowsRead.isEmpty {
-                let rows = wasEmpty ? nodes[node].rowsRead : (parameter.gradientRows ?? []) + nodes[node].rowsRead
-                parameter.gradientRows = wasEmpty || parameter.gradientRows != nil
-                    ? uniqueSortedRows(rows, rowCount: parameter.value.shape[0]) : nil
-            } else {
-                parameter.gradientRows = nil
-            }
         }
     }
 
-    private func propagate(from output: Variable, seed: Tensor?, targets: Set<Int>) -> [Int: Tensor] {
+    /// One reverse pass from `output`. Dense operand gradients are summed as they arrive; a lookup's gradient rows
+    /// are collected per operand and coalesced when the operand is reached: a node read only by lookups ends as a
+    /// `.rows` gradient, one also read densely gets its rows scattered into the dense sum.
+    private func propagate(from output: Variable, seed: Tensor?, targets: Set<Int>) -> [Int: Gradient] {
         guard let root = output.node, output.tape === self else { return [:] }
         if let seed { precondition(seed.shape == output.shape, "seed \(seed.shape) for output \(output.shape)") }
         var needed = [Bool](repeating: false, count: root + 1)
@@ -144,39 +154,64 @@ public final class Tape {
         }
         guard needed[root] else { return [:] }
         var grads = [Tensor?](repeating: nil, count: root + 1)
+        var rowParts = [[(reads: [Int32], values: Tensor)]](repeating: [], count: root + 1)
         grads[root] = seed ?? Tensor(repeating: 1, shape: output.shape)
-        var result: [Int: Tensor] = [:]
+        var result: [Int: Gradient] = [:]
         for i in stride(from: root, through: 0, by: -1) {
-            guard let gradient = grads[i] else { continue }
+            guard let gradient = resolvedGradient(node: i, dense: grads[i], rows: rowParts[i]) else { continue }
             grads[i] = nil
+            rowParts[i] = []
             if targets.contains(i) { result[i] = gradient }
             guard let backward = nodes[i].backward else { continue }
             let inputs = nodes[i].inputs
             let needs = inputs.map { $0.map { needed[$0] } ?? false }
             if !needs.contains(true) { continue }
-            let inputGrads = backward(gradient, needs)
+            let inputGrads = backward(gradient.densified(shape: nodes[i].shape), needs)
             for (slot, input) in inputs.enumerated() {
                 guard let input, needs[slot], let g = inputGrads[slot] else { continue }
-                if grads[input] == nil { grads[input] = g } else { Tensor.accumulate(g, into: &grads[input]!) }
+                if slot == 0, let reads = nodes[i].reads {
+                    rowParts[input].append((reads, g))
+                } else if grads[input] == nil {
+                    grads[input] = g
+                } else {
+                    Tensor.accumulate(g, into: &grads[input]!)
+                }
             }
         }
         return result
     }
+
+    /// The gradient of node `i` from its dense sum and its lookups' rows; nil when nothing reached it.
+    private func resolvedGradient(node i: Int, dense: Tensor?, rows parts: [(reads: [Int32], values: Tensor)]) -> Gradient? {
+        let shape = nodes[i].shape
+        let width = shape.dropFirst().reduce(1, *)
+        let reads = parts.count == 1 ? parts[0].reads : parts.flatMap(\.reads)
+        let values: Tensor
+        if parts.count == 1 {
+            values = parts[0].values
+        } else {
+            values = Tensor(uninitialized: [reads.count, width])
+            var at = values.pointer
+            for part in parts {
+                at.update(from: part.values.pointer, count: part.values.count)
+                at += part.values.count
+            }
+        }
+        guard var dense else {
+            return parts.isEmpty ? nil : .rows(.coalescing(rows: reads, values: values, width: width))
+        }
+        guard !parts.isEmpty else { return .dense(dense) }
+        if !dense.isUniquelyOwned() { dense = dense.copy() }
+        RowSparseGradient.coalescing(rows: reads, values: values, width: width).add(into: dense)
+        return .dense(dense)
+    }
 }
 
-/// The distinct values of `rows` in increasing order, by one pass over a bitmap of `rowCount` bits (linear, no
-/// hashing: this runs on every step for each embedding table).
-func uniqueSortedRows(_ rows: [Int32], rowCount: Int) -> [Int32] {
-    var bits = [UInt64](repeating: 0, count: (rowCount + 63) / 64)
-    for row in rows { bits[Int(row) >> 6] |= 1 << UInt64(row & 63) }
+/// The distinct values of `rows` in increasing order (a sort of the rows read: O(n log n) in the reads, nothing
+/// proportional to the table).
+func uniqueSortedRows(_ rows: [Int32]) -> [Int32] {
     var result: [Int32] = []
-    result.reserveCapacity(min(rows.count, rowCount))
-    for (word, value) in bits.enumerated() {
-        var v = value
-        while v != 0 {
-            result.append(Int32(word * 64 + v.trailingZeroBitCount))
-            v &= v - 1
-        }
-    }
+    result.reserveCapacity(rows.count)
+    for row in rows.sorted() where result.last != row { result.append(row) }
     return result
 }

@@ -40,8 +40,10 @@ public struct Variable {
     /// Records a custom differentiable operation: `value` computed from `inputs`, with `backward` mapping the
     /// gradient of `value` to the gradients of the inputs (nil where `needs[i]` is false or the gradient is zero).
     /// Returns an untracked variable when no input is tracked (inference mode records nothing).
-    /// `rowReads`: the op reads only these rows of `inputs[0]` (a lookup), so that operand's gradient is
-    /// row-sparse. `op` says what the value is, for a traced tape (`GraphTrace`).
+    /// `rowReads`: the op reads only these rows of `inputs[0]` (a lookup, repeats allowed); its backward then
+    /// returns, in slot 0, one gradient row per read (`[rowReads.count, row width]`) instead of a tensor of the
+    /// operand's shape, and the operand's gradient is row-sparse. `op` says what the value is, for a traced tape
+    /// (`GraphTrace`).
     public static func record(
         _ value: Tensor, inputs: [Variable], rowReads: [Int32]? = nil, op: TracedOpKind,
         backward: @escaping (_ gradient: Tensor, _ needs: [Bool]) -> [Tensor?]

@@ -31,6 +31,8 @@ public struct FunnelConfiguration: Codable, Equatable, Sendable {
     public var amountNoise: Double
     /// The loss of the `amount` task in `FunnelDataset.tasks` (the generator does not use it).
     public var amountLoss: TaskLoss
+    /// Zipf-distributed id fields after the categorical fields (`id0…`), or nil for none.
+    public var idFields: IdFieldConfiguration?
 
     public init(rows: Int = 200_000, categoricalFields: Int = 16, denseFeatures: Int = 8, informativeFields: Int? = nil,
                 skew: Double = 2, clickRate: Double = 0.05, conversionRate: Double = 0.10,
@@ -70,6 +72,7 @@ public struct FunnelConfiguration: Codable, Equatable, Sendable {
         guard rows >= 1, categoricalFields >= 2, denseFeatures >= 3 else {
             throw SyntheticDataError.invalidConfiguration("funnel generator needs n ≥ 1, F ≥ 2 and D ≥ 3")
         }
+        try idFields?.validate()
         guard (1...categoricalFields).contains(resolvedInformativeFields) else {
             throw SyntheticDataError.invalidConfiguration("informative fields must be in 1…F")
         }

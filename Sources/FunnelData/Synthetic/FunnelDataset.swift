@@ -31,9 +31,10 @@ public struct FunnelDataset: Sendable {
     public let configuration: FunnelConfiguration
     public let seed: UInt64
     public var rowCount: Int { configuration.rows }
-    /// V_f per field and the first global index of each field (exclusive cumulative sum).
+    /// V_f per field (categorical, then id fields) and the first global index of each categorical field
+    /// (exclusive cumulative sum).
     public let vocabularySizes: [Int], offsets: [Int]
-    /// Categorical ids per field (no offsets), `[n · F]`.
+    /// Categorical ids per field (no offsets), then the id fields', `[n · (F + idFields)]`.
     public let categorical: [Int32]
     /// Dense features, `[n · D]`.
     public let dense: [Double]
@@ -65,31 +66,43 @@ public struct FunnelDataset: Sendable {
         let specific = (0..<3).map { k in (0..<running).map { PortableRandom.normal(seed: seed, stream: 104 + UInt64(k), index: UInt64($0)) } }
         let denseWeights = (0..<3).map { k in (0..<width).map { PortableRandom.normal(seed: seed, stream: 107 + UInt64(k), index: UInt64($0)) } }
 
-        var ids = [Int32](repeating: 0, count: n * fields), x = [Double](repeating: 0, count: n * width)
+        let idFields = c.idFields?.count ?? 0, stride = fields + idFields
+        let sampler = c.idFields.map { ZipfSampler(n: $0.vocabulary, exponent: $0.zipfExponent) }
+        var ids = [Int32](repeating: 0, count: n * stride), x = [Double](repeating: 0, count: n * width)
         var u = [Double](repeating: 0, count: n * 3)
         let rootInformative = Double(informative).squareRoot(), rootWidth = Double(width).squareRoot()
         for r in 0..<n {
             for f in 0..<fields {
                 let draw = PortableRandom.uniform(seed: seed, stream: 101, index: UInt64(r * fields + f))
                 let skewed = c.skew == 2 ? draw * draw : pow(draw, c.skew)
-                ids[r * fields + f] = Int32(min(Int((Double(sizes[f]) * skewed).rounded(.down)), sizes[f] - 1))
+                ids[r * stride + f] = Int32(min(Int((Double(sizes[f]) * skewed).rounded(.down)), sizes[f] - 1))
+            }
+            var idEffect = 0.0
+            if let idConfiguration = c.idFields, let sampler {
+                for f in 0..<idFields {
+                    let (stored, raw) = idConfiguration.draw(seed: seed, field: f, row: r, sampler: sampler)
+                    ids[r * stride + fields + f] = stored
+                    idEffect += idConfiguration.effect(seed: seed, field: f, raw: raw)
+                }
+                idEffect *= idConfiguration.strength / Double(idFields).squareRoot()
             }
             for j in 0..<width { x[r * width + j] = PortableRandom.normal(seed: seed, stream: 102, index: UInt64(r * width + j)) }
             var s = 0.0, e = [0.0, 0.0, 0.0]
             for f in 0..<informative {
-                let g = offsets[f] + Int(ids[r * fields + f])
+                let g = offsets[f] + Int(ids[r * stride + f])
                 s += shared[g]
                 for k in 0..<3 { e[k] += specific[k][g] }
             }
             let x0 = x[r * width], x1 = x[r * width + 1], x2 = x[r * width + 2]
             let nonlinear = [c.interactionStrength * tanh(x0 * x1), c.interactionStrength * (x2 * x2 - 1) / 2.0.squareRoot(), 0]
-            let pair = UInt64(Int(ids[r * fields]) * 1000 + Int(ids[r * fields + 1]))
+            let pair = UInt64(Int(ids[r * stride]) * 1000 + Int(ids[r * stride + 1]))
             for k in 0..<3 {
                 var linear = 0.0
                 for j in 0..<width { linear += denseWeights[k][j] * x[r * width + j] }
                 let rho = c.sharedLoading[k]
                 var score = c.latentScale[k] * (rho * (s / rootInformative) + (1 - rho * rho).squareRoot() * (e[k] / rootInformative))
                     + c.denseWeight[k] * (linear / rootWidth) + nonlinear[k]
+                if k < 2 { score += idEffect }
                 if k < 2, c.crossStrength != 0 {
                     score += c.crossStrength * PortableRandom.normal(seed: seed, stream: 112 + UInt64(k), index: pair)
                 }
@@ -112,7 +125,7 @@ public struct FunnelDataset: Sendable {
             conversion[r] == 1 ? exp(mu[r] + c.amountNoise * PortableRandom.normal(seed: seed, stream: 111, index: UInt64(r))) : 0
         }
 
-        vocabularySizes = sizes
+        vocabularySizes = sizes + Array(repeating: c.idFields?.fieldVocabulary ?? 0, count: idFields)
         self.offsets = offsets
         categorical = ids
         dense = x
@@ -150,8 +163,10 @@ public struct FunnelDataset: Sendable {
          TaskSpec(name: "amount", kind: .continuous, label: "amount", parent: "cvr", loss: configuration.amountLoss)]
     }
 
-    /// Field names `cat0…` of the categorical fields; dense columns are `dense0…`.
-    public var fieldNames: [String] { (0..<configuration.categoricalFields).map { "cat\($0)" } }
+    /// Field names `cat0…` of the categorical fields, then `id0…` of the id fields; dense columns are `dense0…`.
+    public var fieldNames: [String] {
+        (0..<configuration.categoricalFields).map { "cat\($0)" } + (0..<(configuration.idFields?.count ?? 0)).map { "id\($0)" }
+    }
 
     /// Model-ready rows: F categorical fields, D numeric features (Float32), labels click, conv, amount.
     public var table: EncodedTable {
@@ -169,11 +184,11 @@ public struct FunnelDataset: Sendable {
     /// 80 / 10 / 10 by row index (synthetic-data.md §8).
     public var splits: RowSplits { .byIndex(rowCount: rowCount) }
 
-    /// Writes `cat0…`, `dense0…`, `click`, `conv`, `amount` as CSV (raw ids and Float64 values); with
+    /// Writes `cat0…`, `id0…`, `dense0…`, `click`, `conv`, `amount` as CSV (raw ids and Float64 values); with
     /// `groundTruth`, also `p_click`, `p_cvr`, `p_ctcvr`, `mu_amount`, `expected_amount`.
     public func writeCSV(to url: URL, groundTruth: Bool = false, overwrite: Bool = false) throws {
-        let fields = configuration.categoricalFields, width = configuration.denseFeatures
-        var columns = (0..<fields).map { CSVColumn.integers("cat\($0)", categorical, stride: fields, offset: $0) }
+        let names = fieldNames, width = configuration.denseFeatures
+        var columns = names.indices.map { CSVColumn.integers(names[$0], categorical, stride: names.count, offset: $0) }
         columns += (0..<width).map { CSVColumn.reals("dense\($0)", dense, stride: width, offset: $0) }
         columns += [.integers("click", click), .integers("conv", conversion), .reals("amount", amount)]
         if groundTruth {

@@ -33,10 +33,12 @@ public struct SyntheticRecipe: Codable, Equatable, Sendable {
     /// Funnel: the loss of the `amount` task — `ziln` (default), `mse` or `huber` (models without ZILN heads
     /// need one of the latter two).
     public var amountLoss: String?
+    /// Funnel: Zipf-distributed id fields (`FunnelConfiguration.idFields`).
+    public var idFields: IdFieldConfiguration?
 
     public init(generator: Generator, rows: Int? = nil, seed: UInt64 = 0, preset: String? = nil, cross: Double? = nil,
                 cosine: Double? = nil, binaryRate: Double? = nil, nested: Bool? = nil, pair: DEPHNPairDataset.Pair? = nil,
-                amountLoss: String? = nil) {
+                amountLoss: String? = nil, idFields: IdFieldConfiguration? = nil) {
         self.generator = generator
         self.rows = rows
         self.seed = seed
@@ -47,9 +49,10 @@ public struct SyntheticRecipe: Codable, Equatable, Sendable {
         self.nested = nested
         self.pair = pair
         self.amountLoss = amountLoss
+        self.idFields = idFields
     }
 
-    private enum CodingKeys: String, CodingKey, CaseIterable { case generator, rows, seed, preset, cross, cosine, binaryRate, nested, pair, amountLoss }
+    private enum CodingKeys: String, CodingKey, CaseIterable { case generator, rows, seed, preset, cross, cosine, binaryRate, nested, pair, amountLoss, idFields }
 
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -60,10 +63,11 @@ public struct SyntheticRecipe: Codable, Equatable, Sendable {
                   binaryRate: try c.decodeIfPresent(Double.self, forKey: .binaryRate),
                   nested: try c.decodeIfPresent(Bool.self, forKey: .nested),
                   pair: try c.decodeIfPresent(DEPHNPairDataset.Pair.self, forKey: .pair),
-                  amountLoss: try c.decodeIfPresent(String.self, forKey: .amountLoss))
+                  amountLoss: try c.decodeIfPresent(String.self, forKey: .amountLoss),
+                  idFields: try c.decodeIfPresent(IdFieldConfiguration.self, forKey: .idFields))
     }
 
-    /// The funnel generator's settings for `preset`, `rows` and `cross` (also the base of the DEPHN pairs).
+    /// The funnel generator's settings for `preset`, `rows`, `cross` and `idFields` (also the base of the DEPHN pairs).
     public func funnelConfiguration() throws -> FunnelConfiguration {
         var configuration: FunnelConfiguration
         if generator == .dephn {
@@ -76,6 +80,7 @@ public struct SyntheticRecipe: Codable, Equatable, Sendable {
         }
         if let rows { configuration.rows = rows }
         if let cross { configuration.crossStrength = cross }
+        if generator == .funnel { configuration.idFields = idFields }
         switch amountLoss {
         case nil, "ziln": configuration.amountLoss = .zeroInflatedLognormal
         case "mse": configuration.amountLoss = .squaredError

@@ -82,8 +82,8 @@ public struct BalancingRecord {
 /// 2. `let record = balancer.backward(BalancingInput(tape:, terms:, auxiliaryLoss: output.auxiliaryLoss,
 ///    parameters: model.parameters, sharedParameters: model.sharedParameters, gradNormParameters: …, epoch:))`.
 ///    Do **not** zero gradients or call `tape.backward` yourself: `backward` first clears `grad` of every parameter
-///    in `parameters` and of its own `trainableParameters`, then leaves the final gradient in each `.grad` (with
-///    `gradientRows` set for row-sparse tables, so lazy optimizers still apply). Parameters no loss reaches keep
+///    in `parameters` and of its own `trainableParameters`, then leaves the final gradient in each `.gradient` (row-sparse
+///    for tables read only by lookups, so lazy optimizers update only those rows). Parameters no loss reaches keep
 ///    `grad == nil` (optimizers skip them).
 /// 3. Optionally clip (`clipGradientNorm`), then `optimizer.step(model.parameters)`, and step
 ///    `balancer.trainableParameters` with an optimizer **without weight decay** (a second instance of the model's
@@ -165,17 +165,13 @@ extension BalancingInput {
     /// empty tasks), row-sparse where the tape recorded lookups.
     func sharedGradientsPerTask(seeds: [Float]) -> [GradientSet?] {
         let shared = sharedParameters, specific = taskSpecificParameters
-        let sharedRows = shared.map { tape.rowsRead(by: $0) }
-        let specificRows = specific.map { tape.rowsRead(by: $0) }
         return losses.indices.map { t -> GradientSet? in
             guard !emptyTasks[t] else { return nil }
-            let gradients = tape.connectedGradients(of: losses[t], seed: Tensor(scalar: seeds[t]), wrt: shared + specific)
+            let gradients = tape.sparseGradients(of: losses[t], seed: Tensor(scalar: seeds[t]), wrt: shared + specific)
             for (i, parameter) in specific.enumerated() {
-                if let g = gradients[shared.count + i] { parameter.accumulateGradient(g, rows: specificRows[i]) }
+                if let g = gradients[shared.count + i] { parameter.accumulateGradient(g) }
             }
-            let tensors = shared.indices.map { gradients[$0] ?? Tensor(zeros: shared[$0].value.shape) }
-            let rows = shared.indices.map { gradients[$0] == nil ? (shared[$0].value.rank >= 2 ? [] : nil) : sharedRows[$0] }
-            return GradientSet(parameters: shared, tensors: tensors, rows: rows)
+            return GradientSet(parameters: shared, gradients: shared.indices.map { gradients[$0] ?? GradientSet.zero(of: shared[$0]) })
         }
     }
 }

@@ -10,6 +10,8 @@ public struct TrainingRun {
     public var choice: RunConfiguration.ModelChoice
     public var training: TrainingConfiguration
     public var registry: ModelRegistry
+    /// Data parallelism over these ranks (`Trainer.dataParallel`); nil: one process.
+    public var dataParallel: DataParallelGroup?
 
     /// `training.seed` seeds the model's initialisation and the run; `choice.balancing` overrides `training.balancing`.
     public init(choice: RunConfiguration.ModelChoice, training: TrainingConfiguration, registry: ModelRegistry = .standard) {
@@ -25,6 +27,8 @@ public struct TrainingRun {
         public var summary: TrainingSummary
         /// Metrics on the test split with the best weights.
         public var test: EvaluationResult
+        /// Data parallelism: time spent exchanging gradients.
+        public var communication: CommunicationTimes?
     }
 
     /// The staging directory of a run that ends in the checkpoint `checkpoint`: `<checkpoint>.training/` next to
@@ -67,6 +71,7 @@ public struct TrainingRun {
             try checkLossHeads(model(data.train.batch(rows: Array(0..<min(2, data.train.rowCount))), .inference()), tasks: data.tasks)
         }
         let trainer = try Trainer(model: model, tasks: data.tasks, configuration: training, log: log)
+        trainer.dataParallel = dataParallel
         if let progress {
             try TrainingCheckpoints.checkDestination(progress)
             let metadata = try TrainedModel(model: model, data: data, targetScalings: [], balancing: training.balancing,
@@ -81,6 +86,7 @@ public struct TrainingRun {
         }
         let trained = try TrainedModel(model: model, data: data, targetScalings: trainer.targetScalings, balancing: training.balancing,
                                        metrics: metrics, epoch: summary.bestEpoch, step: summary.steps)
-        return Outcome(trained: trained, summary: summary, test: test)
+        return Outcome(trained: trained, summary: summary, test: test,
+                       communication: trainer.trainingStep.gradientExchange.map(CommunicationTimes.init))
     }
 }

@@ -47,6 +47,20 @@ public struct TaskPredictions: Sendable {
 
     /// Removes every row.
     public mutating func removeAll() { self = TaskPredictions() }
+
+    /// Every rank's rows, concatenated in rank order (identical on every rank; data parallelism).
+    func gathered(over group: DataParallelGroup) -> TaskPredictions {
+        var all = TaskPredictions()
+        all.predictions = group.gather(predictions)
+        all.labels = group.gather(labels)
+        let anyWeights = group.sum([weights == nil ? 0 : 1])[0] > 0, anyGroups = group.sum([groups == nil ? 0 : 1])[0] > 0
+        if anyWeights { all.weights = group.gather(weights ?? Array(repeating: 1, count: predictions.count)) }
+        if anyGroups { all.groups = group.gather(groups ?? []) }
+        let counts = group.sum([Double(rowsSeen), Double(nonFiniteCount)])
+        all.rowsSeen = Int(counts[0])
+        all.nonFiniteCount = Int(counts[1])
+        return all
+    }
 }
 
 /// Collects predictions batch by batch for a set of evaluations, then computes every task's metrics once over the
@@ -123,6 +137,12 @@ public struct MetricAccumulator: Sendable {
             }
             append(predictions, for: evaluation.name, batch: batch)
         }
+    }
+
+    /// Replaces the collected rows by every rank's, in rank order: a split evaluated in contiguous slices, one per
+    /// rank, then has exactly the rows (and metrics) of a single-process evaluation, on every rank.
+    public mutating func gather(over group: DataParallelGroup) {
+        collected = collected.map { $0.gathered(over: group) }
     }
 
     /// Forgets every collected row (call between evaluations).

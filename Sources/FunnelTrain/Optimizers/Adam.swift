@@ -10,8 +10,14 @@ import Darwin
 ///
 /// - `weightDecay` is coupled L2 (added to the gradient, PyTorch `Adam(weight_decay:)`) unless `decoupled`,
 ///   which gives AdamW (`θ ← θ·(1 − lr·λ)` before the update).
-/// - `lazyRows`: for row-sparse gradients (embedding tables read by lookups), update only the rows used in the
-///   batch; other rows' moments do not decay. A documented deviation from dense PyTorch Adam, for large tables.
+/// - `lazyRows` (lazy Adam, TensorFlow's `LazyAdam` / PyTorch's `SparseAdam`): for a row-sparse gradient (an
+///   embedding table read by lookups) only the rows the batch read are updated — their moments and their value;
+///   every other row is left bit-identical, moments included (they do not decay while the row is unused, so a row
+///   seen again resumes from the moments of its last use). Bias correction uses the optimizer's global step count
+///   t, not a per-row count, as `SparseAdam` does. Coupled weight decay likewise applies only to the rows read.
+///   Within one batch the update equals dense Adam's for every row read; it differs only for rows not read, which
+///   dense Adam keeps moving with their decaying first moment. The default for tables in training runs
+///   (`OptimizerConfiguration.lazyEmbeddingRows`), off when Adam is built directly (PyTorch-dense semantics).
 public final class Adam: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
@@ -56,10 +62,11 @@ public final class Adam: Optimizer {
         let (b1, b2, eps) = (beta1, beta2, epsilon)
         let coupled = decoupled ? 0 : weightDecay, shrink = decoupled ? 1 - learningRate * weightDecay : 1
         for parameter in parameters {
-            guard let grad = parameter.grad else { continue }
+            guard let gradient = parameter.gradient else { continue }
             let moments = state.tensors(for: parameter, count: 2)
-            let (p, g, m, v) = (parameter.value.pointer, grad.pointer, moments[0].pointer, moments[1].pointer)
-            forEachUpdateRange(parameter, lazy: lazyRows) { start, count in
+            let (p, m, v) = (parameter.value.pointer, moments[0].pointer, moments[1].pointer)
+            forEachUpdateRange(parameter, gradient, lazy: lazyRows) { start, rows, count in
+                let g = rows - start
                 // 8 lanes at a time; the same IEEE operations in the same order as the scalar tail.
                 let (vb1, vb2, vc, vs) = (SIMD8<Float>(repeating: b1), SIMD8<Float>(repeating: b2),
                                           SIMD8<Float>(repeating: coupled), SIMD8<Float>(repeating: shrink))

@@ -109,26 +109,33 @@ extension Optimizer {
 }
 
 /// Scales all gradients so that their global L2 norm is at most `maxNorm` (PyTorch `clip_grad_norm_`:
-/// factor `min(1, maxNorm / (norm + 1e-6))`). Returns the norm before clipping.
+/// factor `min(1, maxNorm / (norm + 1e-6))`). Returns the norm before clipping. A row-sparse gradient costs its
+/// rows only (the rows outside are zero and add nothing to the norm).
 @discardableResult
 public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
-    let grads = parameters.compactMap { $0.grad }
-    let norm = Float(grads.reduce(0.0) { $0 + $1.squaredNorm() }.squareRoot())
+    let norm = Float(parameters.reduce(0.0) { $0 + ($1.gradient?.squaredNorm ?? 0) }.squareRoot())
     let factor = maxNorm / (norm + 1e-6)
     if factor < 1 {
-        for parameter in parameters where parameter.grad != nil { parameter.grad = parameter.grad!.scaled(by: factor) }
+        for parameter in parameters { parameter.gradient = parameter.gradient?.scaled(by: factor) }
     }
     return norm
 }
 
-/// Runs `body(start, count)` over the rows a parameter's update should touch: all elements, or only the rows
-/// in `gradientRows` when `lazy` is set and the gradient is row-sparse.
+/// Runs `body(start, gradient, count)` over the elements a parameter's update should touch: `start` indexes the
+/// parameter (and its state), `gradient` points at the gradient of element `start`. A dense gradient visits every
+/// element; a row-sparse one only its rows when `lazy`, and otherwise is densified first (every row moves, as
+/// dense PyTorch optimizers do: O(table)).
 @inline(__always)
-func forEachUpdateRange(_ parameter: Parameter, lazy: Bool, _ body: @escaping (Int, Int) -> Void) {
-    if lazy, let rows = parameter.gradientRows, parameter.value.rank == 2 {
-        let width = parameter.value.shape[1]
-        for row in rows { body(Int(row) * width, width) }
+func forEachUpdateRange(_ parameter: Parameter, _ gradient: Gradient, lazy: Bool,
+                        _ body: @escaping (Int, UnsafePointer<Float>, Int) -> Void) {
+    if lazy, case .rows(let sparse) = gradient {
+        let width = sparse.width
+        for (i, row) in sparse.rows.enumerated() { body(Int(row) * width, sparse.values.pointer + i * width, width) }
     } else {
-        chunked(parameter.count, body)
+        let dense = gradient.densified(shape: parameter.value.shape)
+        withExtendedLifetime(dense) {
+            let g = UnsafePointer(dense.pointer)
+            chunked(parameter.count) { start, count in body(start, g + start, count) }
+        }
     }
 }

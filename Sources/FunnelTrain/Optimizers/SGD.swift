@@ -33,11 +33,13 @@ public final class SGD: Optimizer {
         stepCount += 1
         let (lr, mu, damp, wd, nesterov) = (learningRate, momentum, dampening, weightDecay, self.nesterov)
         for parameter in parameters {
-            guard let grad = parameter.grad else { continue }
+            guard let gradient = parameter.gradient else { continue }
             let first = !state.has(parameter)
             let buffer = mu != 0 ? state.tensors(for: parameter, count: 1)[0].pointer : nil
-            let (p, g) = (parameter.value.pointer, grad.pointer)
-            chunked(parameter.count) { start, count in
+            let p = parameter.value.pointer
+            // Without momentum and weight decay the rows outside a row-sparse gradient do not move: skipping them is exact.
+            forEachUpdateRange(parameter, gradient, lazy: mu == 0 && wd == 0) { start, rows, count in
+                let g = rows - start
                 for i in start..<(start + count) {
                     var d = g[i] + wd * p[i]
                     if let buffer {
@@ -84,10 +86,11 @@ public final class Adagrad: Optimizer {
         let clr = learningRate / (1 + Float(stepCount - 1) * learningRateDecay)
         let (wd, eps) = (weightDecay, epsilon)
         for parameter in parameters {
-            guard let grad = parameter.grad else { continue }
+            guard let gradient = parameter.gradient else { continue }
             let sums = state.tensors(for: parameter, count: 1, initial: initialAccumulator)[0].pointer
-            let (p, g) = (parameter.value.pointer, grad.pointer)
-            forEachUpdateRange(parameter, lazy: lazyRows) { start, count in
+            let p = parameter.value.pointer
+            forEachUpdateRange(parameter, gradient, lazy: lazyRows) { start, rows, count in
+                let g = rows - start
                 for i in start..<(start + count) {
                     let d = g[i] + wd * p[i]
                     sums[i] += d * d

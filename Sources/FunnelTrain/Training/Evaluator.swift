@@ -13,10 +13,16 @@ public struct Evaluator {
     /// metrics and labels transformed for the loss.
     public var targetScalings: [TargetScaling]
 
-    public init(batchSize: Int = 8192, options: MetricOptions = MetricOptions(), targetScalings: [TargetScaling] = []) {
+    /// Data parallelism: each rank evaluates its contiguous slice of the split, then predictions, labels and loss
+    /// sums are gathered, so the metrics are those of the whole split, identical on every rank (nil: one process).
+    public var group: DataParallelGroup?
+
+    public init(batchSize: Int = 8192, options: MetricOptions = MetricOptions(), targetScalings: [TargetScaling] = [],
+                group: DataParallelGroup? = nil) {
         self.batchSize = batchSize
         self.options = options
         self.targetScalings = targetScalings
+        self.group = group
     }
 
     /// Metrics of `model` on `data`.
@@ -24,7 +30,9 @@ public struct Evaluator {
         var accumulator = MetricAccumulator(columns: tasks, options: options)
         var lossSums = [Double](repeating: 0, count: tasks.count)
         var lossWeights = [Double](repeating: 0, count: tasks.count)
-        for rows in data.batches(size: batchSize) {
+        let owned = group?.slice(of: data.rowCount) ?? 0..<data.rowCount
+        for start in stride(from: owned.lowerBound, to: owned.upperBound, by: batchSize) {
+            let rows = Array(start..<min(start + batchSize, owned.upperBound))
             let batch = data.batch(rows: rows)
             let output = model(batch, .inference())
             for (t, task) in tasks.enumerated() {
@@ -35,6 +43,12 @@ public struct Evaluator {
                 lossSums[t] += Double(term.loss.value.scalar) * term.spaceWeight
                 lossWeights[t] += term.spaceWeight
             }
+        }
+        if let group {
+            accumulator.gather(over: group)
+            let sums = group.sum(lossSums + lossWeights)
+            lossSums = Array(sums[0..<tasks.count])
+            lossWeights = Array(sums[tasks.count...])
         }
         let report = try accumulator.report()
         var metrics: [String: [String: Double]] = [:]

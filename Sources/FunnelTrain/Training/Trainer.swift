@@ -69,10 +69,12 @@ public final class Trainer {
             state = saved
             log?.note("resumed after epoch \(state.history.count) (step \(globalStep))")
         }
+        if let group = dataParallel { broadcastWeights(from: 0, over: group) }
         while state.history.count < configuration.epochs, state.stale < configuration.earlyStopping.patience || state.history.isEmpty {
             let epoch = state.history.count
             let started = ElapsedTimer()
             let meanLosses = try trainEpoch(train, epoch: epoch)
+            if let group = dataParallel { averageBuffers(over: group) }
             let results = try evaluator.evaluate(model, on: validation, tasks: tasks)
             let value = try monitor.value(of: results.metrics)
             let improved = monitor.improves(value, on: state.bestValue, minDelta: configuration.earlyStopping.minDelta)
@@ -88,7 +90,7 @@ public final class Trainer {
             } else {
                 state.stale += 1
             }
-            try checkpointing?.save(self, state: state, improved: improved)
+            if (dataParallel?.rank ?? 0) == 0 { try checkpointing?.save(self, state: state, improved: improved) }
         }
         if configuration.earlyStopping.restoreBest, let weights = state.bestWeights { restore(weights) }
         let best = state.history.first { $0.epoch == state.bestEpoch }
@@ -96,8 +98,17 @@ public final class Trainer {
                                validation: best?.validation ?? [:], history: state.history, steps: globalStep)
     }
 
-    /// Where `fit` saves its progress, or nil.
+    /// Where `fit` saves its progress, or nil. With data parallelism only rank 0 writes; every rank resumes from it.
     public var checkpointing: TrainingCheckpoints?
+
+    /// Data parallelism over the ranks of `group` (nil: one process); see ARCHITECTURE.md, "Data parallelism".
+    /// `configuration.batchSize` is per rank: a global batch of size × batchSize rows is cut in the single-process
+    /// seeded order and each rank trains on its slice; gradients are summed over ranks every step; rank 0's initial
+    /// weights are broadcast; batch-norm running statistics are averaged over ranks after each epoch; validation
+    /// metrics are computed over the whole split on every rank, so early stopping decides alike everywhere.
+    public var dataParallel: DataParallelGroup? {
+        didSet { trainingStep.gradientExchange = dataParallel.map(GradientExchange.init) }
+    }
 
     /// The early-stopping loop's state between epochs.
     struct LoopState {
@@ -110,18 +121,23 @@ public final class Trainer {
 
     /// The evaluator of this run (its batch size and the fitted target transforms).
     public var evaluator: Evaluator {
-        Evaluator(batchSize: configuration.evaluationBatchSize, targetScalings: targetScalings)
+        Evaluator(batchSize: configuration.evaluationBatchSize, targetScalings: targetScalings, group: dataParallel)
     }
 
     /// One pass over `table`; returns each task's mean training loss.
     func trainEpoch(_ table: any BatchSource, epoch: Int) throws -> [String: Double] {
-        let batches = table.batches(size: configuration.batchSize, shuffleSeed: configuration.seed &+ UInt64(epoch), dropSingleton: true)
+        let ranks = dataParallel?.size ?? 1
+        var batches = table.batches(size: configuration.batchSize * ranks, shuffleSeed: configuration.seed &+ UInt64(epoch),
+                                    dropSingleton: true)
+        // Every rank's slice needs two rows (batch norm): a smaller final global batch is dropped.
+        if ranks > 1, let last = batches.last, last.count < 2 * ranks { batches.removeLast() }
         var sums = [Double](repeating: 0, count: tasks.count)
         var clock = ElapsedTimer()
         var rowsSinceLog = 0
-        for (index, rows) in batches.enumerated() {
+        for (index, global) in batches.enumerated() {
+            let rows = dataParallel.map { Array(global[$0.slice(of: global.count)]) } ?? global
             let batch = table.batch(rows: rows)
-            let losses = try step(batch, epoch: epoch)
+            let losses = try step(batch, epoch: epoch, globalRows: global.count)
             try checkDivergence(losses, epoch: epoch)
             for t in tasks.indices { sums[t] += Double(losses[t]) }
             rowsSinceLog += batch.count
@@ -139,10 +155,11 @@ public final class Trainer {
     /// One optimisation step on `batch` (what `fit` runs per batch): the schedule's learning rate, then
     /// `trainingStep` with this step's noise stream. Returns the per-task losses before the update; throws
     /// `TrainingError.nonFinite` on a NaN/Inf loss.
-    public func step(_ batch: Batch, epoch: Int) throws -> [Float] {
+    /// `globalRows`: with data parallelism, the rows of the global batch this rank's `batch` is a slice of.
+    public func step(_ batch: Batch, epoch: Int, globalRows: Int? = nil) throws -> [Float] {
         optimizer.learningRate = configuration.optimizer.learningRate * configuration.schedule.factor(step: globalStep, epoch: epoch)
-        var rng = SeededGenerator(seed: stepSeed)
-        let result = try trainingStep(batch, rng: &rng, epoch: epoch)
+        var rng = SeededGenerator(seed: stepSeed &+ UInt64(dataParallel?.rank ?? 0) &* 0xD1B5_4A32_D192_ED03)
+        let result = try trainingStep(batch, rng: &rng, epoch: epoch, globalRows: globalRows)
         for (t, empty) in result.emptyTasks.enumerated() where empty { emptyBatches[t] += 1 }
         return result.losses
     }
@@ -172,6 +189,25 @@ public final class Trainer {
 
     func restore(_ weights: [Tensor]) {
         for (tensor, value) in zip(model.parameters + model.buffers, weights) { tensor.value = value }
+    }
+
+    /// Every parameter and buffer set to rank `root`'s values.
+    func broadcastWeights(from root: Int, over group: DataParallelGroup) {
+        for tensor in model.parameters + model.buffers {
+            tensor.value = tensor.value.copy()
+            group.broadcast(UnsafeMutableBufferPointer(start: tensor.value.pointer, count: tensor.value.count), root: root)
+        }
+    }
+
+    /// Buffers (batch-norm running statistics) replaced by their mean over the ranks: each rank normalises its
+    /// batches with its own batch statistics in training (per-rank batch norm, as PyTorch DDP without SyncBatchNorm),
+    /// and evaluation and checkpoints see the same averaged running statistics on every rank.
+    func averageBuffers(over group: DataParallelGroup) {
+        for buffer in model.buffers {
+            let values = buffer.value.copy()
+            group.sumInPlace(UnsafeMutableBufferPointer(start: values.pointer, count: values.count))
+            buffer.value = values.scaled(by: 1 / Float(group.size))
+        }
     }
 
     /// Continues from a saved step count (resume).

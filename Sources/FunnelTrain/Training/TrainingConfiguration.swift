@@ -88,16 +88,32 @@ public struct OptimizerConfiguration: Codable, Equatable, Sendable {
     public var weightDecay: Float = 0
     /// SGD momentum.
     public var momentum: Float = 0
-    /// Update only embedding rows present in the batch (a documented deviation from dense PyTorch Adam).
-    public var lazyEmbeddingRows = false
+    /// Adam/Adagrad update only the embedding-table rows a batch read (lazy rows; `Adam`'s documentation gives
+    /// the semantics), so a step costs the same for a table of 10k or 10M rows. `false` is the dense mode: every
+    /// row moves every step, as PyTorch's dense `Adam` (O(table) per step). Run file:
+    /// `optimizer: {lazyEmbeddingRows: false}`.
+    public var lazyEmbeddingRows = true
 
     public init(kind: Kind = .adam, learningRate: Float = 1e-3, weightDecay: Float = 0, momentum: Float = 0,
-                lazyEmbeddingRows: Bool = false) {
+                lazyEmbeddingRows: Bool = true) {
         self.kind = kind
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         self.momentum = momentum
         self.lazyEmbeddingRows = lazyEmbeddingRows
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, learningRate, weightDecay, momentum, lazyEmbeddingRows }
+
+    /// Every key optional (a run file names only what it changes).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = OptimizerConfiguration()
+        kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? d.kind
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? d.momentum
+        lazyEmbeddingRows = try c.decodeIfPresent(Bool.self, forKey: .lazyEmbeddingRows) ?? d.lazyEmbeddingRows
     }
 
     /// A fresh optimizer of this configuration.

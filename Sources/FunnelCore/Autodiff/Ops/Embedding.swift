@@ -1,5 +1,6 @@
 /// Embedding lookups: rows of one table (one-hot fields, ids already offset per field) and pooled bags
-/// (multi-hot fields). Backward passes scatter-add into only the rows used.
+/// (multi-hot fields). Backward passes return one gradient row per read (`Variable.record(rowReads:)`); the tape
+/// coalesces them into a row-sparse table gradient.
 extension Variable {
     /// `table[indices[i], :]` for each i: `table` `[rows, width]` → `[indices.count, width]`. `source`: the graph input
     /// the indices were read from (for a traced tape; a traced lookup without one cannot be exported).
@@ -14,16 +15,8 @@ extension Variable {
                 (out.pointer + i * width).update(from: t.pointer + Int(id) * width, count: width)
             }
         }
-        return record(out, inputs: [table], rowReads: indices, op: .gatherRows(source)) { g, _ in
-            let grad = Tensor(zeros: t.shape)
-            indices.withUnsafeBufferPointer { ids in
-                for (i, id) in ids.enumerated() {
-                    let target = grad.pointer + Int(id) * width
-                    binaryMap(target, g.pointer + i * width, target, width, { $0 + $1 }, { $0 + $1 })
-                }
-            }
-            return [grad]
-        }
+        // The gradient of read i is row i of the output's gradient.
+        return record(out, inputs: [table], rowReads: indices, op: .gatherRows(source)) { g, _ in [g.reshaped([indices.count, width])] }
     }
 
     /// How a bag's rows are pooled.
@@ -52,14 +45,14 @@ extension Variable {
                 binaryMap(target, t.pointer + id * width, target, width, { $0 + $1 * w }, { $0 + $1 * ws })
             }
         }
+        // The gradient of read p in bag b is w_b · g[b].
         return record(out, inputs: [table], rowReads: indices, op: .embeddingBag(source, pooling: pooling)) { g, _ in
-            let grad = Tensor(zeros: t.shape)
+            let grad = Tensor(uninitialized: [indices.count, width])
             for b in 0..<bags {
                 let w = SIMD8<Float>(repeating: weightOf(b)), ws = weightOf(b)
                 let source = g.pointer + b * width
                 for p in Int(offsets[b])..<Int(offsets[b + 1]) {
-                    let target = grad.pointer + Int(indices[p]) * width
-                    binaryMap(target, source, target, width, { $0 + $1 * w }, { $0 + $1 * ws })
+                    unaryMap(source, grad.pointer + p * width, width, { $0 * w }, { $0 * ws })
                 }
             }
             return [grad]
