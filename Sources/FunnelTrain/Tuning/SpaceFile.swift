@@ -93,7 +93,7 @@ public struct SpaceFile: Equatable, Sendable {
 
 extension JSONValue {
     /// The value at a dotted key path of nested objects, or nil.
-    func value(at path: String) -> JSONValue? {
+    public func value(at path: String) -> JSONValue? {
         path.split(separator: ".").reduce(Optional(self)) { value, key in
             guard case .object(let object)? = value else { return nil }
             return object[String(key)]
