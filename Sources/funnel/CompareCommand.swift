@@ -78,26 +78,12 @@ struct Compare: ParsableCommand {
 
     /// The command-line values that replace the run file's.
     private func overrides() throws -> RunOverrides {
-        var overrides = RunOverrides()
-        overrides.models = try models.map { list in
-            try list.split(separator: ",").map { try RunConfiguration.ModelChoice(parsing: String($0)) }
-        }
-        for item in modelConfig {
-            let (label, text) = try keyValue(item, option: "--model-config")
-            do { overrides.modelConfigurations[label] = try JSONValue(data: Data(text.utf8)) } catch {
-                throw ValidationError("--model-config \(label): not JSON: \(text)")
-            }
-        }
+        var overrides = try modelOverrides(models: models, modelConfig: modelConfig)
         for item in balancing {
             let (label, name) = item.contains("=") ? try keyValue(item, option: "--balancing") : ("*", item)
             overrides.balancing[label] = try BalancingMethod(named: name)
         }
-        overrides.seeds = try seeds.map { list in
-            try list.split(separator: ",").map { text in
-                guard let seed = UInt64(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds: '\(text)' is not a seed") }
-                return seed
-            }
-        }
+        overrides.seeds = try seeds.map(parseSeeds)
         overrides.output = out
         return overrides
     }

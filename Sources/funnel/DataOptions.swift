@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FunnelData
+import FunnelModels
 import FunnelTrain
 
 /// Where a command's data comes from: a dataset schema or a built-in synthetic generator.
@@ -111,6 +112,29 @@ func keyValue(_ text: String, option: String) throws -> (String, String) {
         throw ValidationError("\(option) expects label=value, got '\(text)'")
     }
     return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+}
+
+/// The overrides of `--models` (comma-separated names or label=name) and `--model-config` (label=JSON, repeatable).
+func modelOverrides(models: String?, modelConfig: [String]) throws -> RunOverrides {
+    var overrides = RunOverrides()
+    overrides.models = try models.map { list in
+        try list.split(separator: ",").map { try RunConfiguration.ModelChoice(parsing: String($0)) }
+    }
+    for item in modelConfig {
+        let (label, text) = try keyValue(item, option: "--model-config")
+        do { overrides.modelConfigurations[label] = try JSONValue(data: Data(text.utf8)) } catch {
+            throw ValidationError("--model-config \(label): not JSON: \(text)")
+        }
+    }
+    return overrides
+}
+
+/// Seeds from a comma-separated list (`--seeds`).
+func parseSeeds(_ list: String) throws -> [UInt64] {
+    try list.split(separator: ",").map { text in
+        guard let seed = UInt64(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds: '\(text)' is not a seed") }
+        return seed
+    }
 }
 
 /// Writes `text` to standard error.

@@ -11,6 +11,13 @@ public func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// CPU seconds this process has used so far, over all its threads.
+public func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Elapsed wall-clock time since creation or the last lap (for progress reports, not for benchmarks).
 public struct ElapsedTimer {
     private let start = monotonicSeconds()

@@ -159,7 +159,7 @@ public enum ComparisonError: Error, CustomStringConvertible {
 }
 
 /// One trained model of a comparison.
-public struct ComparisonRun: Codable, Sendable {
+public struct ComparisonRun: Codable, Equatable, Sendable {
     public var model: String
     public var seed: UInt64
     public var bestEpoch: Int
