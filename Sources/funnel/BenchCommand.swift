@@ -7,7 +7,7 @@ import FunnelData
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: GEMM kernels, training steps (with the PyTorch peer and the ratio), data ingest.",
-        subcommands: [Kernels.self, Step.self, Ingest.self])
+        subcommands: [Kernels.self, Step.self, Ingest.self, ServeLatency.self])
 }
 
 /// Options shared by the benchmarks.

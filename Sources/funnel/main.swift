@@ -1,3 +1,3 @@
 import ArgumentParser
 
-Funnel.main()
+await Funnel.main()
