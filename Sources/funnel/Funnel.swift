@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// The `funnel` command: multi-task learning of multi-step conversions.
+@main
 struct Funnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "funnel",

@@ -22,9 +22,10 @@ struct HTTPClientError: Error, CustomStringConvertible {
 }
 
 enum HTTPClient {
-    /// Sends one request to 127.0.0.1:`port` and returns the whole response.
+    /// Sends one request to 127.0.0.1:`port` and returns the whole response; `sent` is called once the request
+    /// is written.
     static func send(port: Int, method: String = "GET", path: String, body: Data? = nil, contentType: String? = "application/json",
-                     headers: [String: String] = [:]) throws -> HTTPResponse {
+                     headers: [String: String] = [:], sent: () -> Void = {}) throws -> HTTPResponse {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError("socket: errno \(errno)") }
         defer { close(fd) }
@@ -53,6 +54,7 @@ enum HTTPClient {
                 sent += n
             }
         }
+        sent()
         var response = Data(), buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)

@@ -15,7 +15,7 @@ final class ShutdownTests: XCTestCase {
             throw XCTSkip("no funnel executable at \(executable.path): run `swift build` first")
         }
         let checkpoint = try Fixtures.checkpoint("shared")
-        let (header, rows) = try Fixtures.rows(500)
+        let (header, rows) = try Fixtures.rows(800)
         let features = try TrainedModel(contentsOf: checkpoint).featureMap!.schema.features.map(\.name)
         let body = RequestBodies.predict(header: header, rows: rows, features: features)
 
@@ -40,20 +40,40 @@ final class ShutdownTests: XCTestCase {
         }
         XCTAssertEqual(try HTTPClient.send(port: port, path: "/readyz").status, 200)
 
-        // Eight 500-row requests in flight, then SIGTERM: each must complete with its scores.
-        let requests = (0..<8).map { _ in
-            Task.detached { try HTTPClient.send(port: port, method: "POST", path: "/v1/models/shared-bottom:predict", body: body) }
+        // Sixteen 800-row requests, each on a thread of its own; SIGTERM once all are written: each must complete.
+        let sent = DispatchSemaphore(value: 0), done = DispatchGroup()
+        let results = Results()
+        for _ in 0..<16 {
+            done.enter()
+            Thread.detachNewThread {
+                let outcome = Result { try HTTPClient.send(port: port, method: "POST", path: "/v1/models/shared-bottom:predict", body: body) { sent.signal() } }
+                results.append(outcome, finished: Date().timeIntervalSince1970)
+                done.leave()
+            }
         }
-        try await Task.sleep(nanoseconds: 20_000_000)
+        for _ in 0..<16 { sent.wait() }
+        usleep(20_000)
+        let terminated = Date().timeIntervalSince1970
         kill(process.processIdentifier, SIGTERM)
-        for request in requests {
-            let response = try await request.value
+        done.wait()
+        XCTAssertEqual(results.all.count, 16)
+        for (outcome, _) in results.all {
+            let response = try outcome.get()
             XCTAssertEqual(response.status, 200, response.text)
-            XCTAssertEqual(RequestBodies.scores(response.text, output: "ctr")?.count, 500)
+            XCTAssertEqual(RequestBodies.scores(response.text, output: "ctr")?.count, 800)
         }
+        XCTAssertGreaterThan(results.all.filter { $0.1 > terminated }.count, 0, "some requests were in flight at SIGTERM and were answered")
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertThrowsError(try HTTPClient.send(port: port, path: "/healthz"), "nothing listens after the drain")
     }
+}
+
+/// Outcomes collected from several threads.
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcomes: [(Result<HTTPResponse, any Error>, Double)] = []
+    var all: [(Result<HTTPResponse, any Error>, Double)] { lock.withLock { outcomes } }
+    func append(_ outcome: Result<HTTPResponse, any Error>, finished: Double) { lock.withLock { outcomes.append((outcome, finished)) } }
 }

@@ -1,3 +1,0 @@
-import ArgumentParser
-
-await Funnel.main()
