@@ -23,6 +23,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The scoring server only (FunnelServe); the Funnel library does not depend on these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Layer 1: tensors, kernels, threads, autodiff; the C kernels (AVX-512, AVX2 + FMA, portable) below it.
@@ -38,10 +44,19 @@ let package = Package(
         .target(name: "FunnelModels", dependencies: ["FunnelNN", "FunnelData"]),
         .target(name: "FunnelTrain", dependencies: ["FunnelModels", .product(name: "Yams", package: "Yams")]),
         .target(name: "FunnelBench", dependencies: ["FunnelTrain"]),
-        // Layer 5: faces.
+        // Layer 5: faces. The HTTP scoring server over FunnelTrain's Scorer (Hummingbird 2, Prometheus metrics).
+        .target(name: "FunnelServe", dependencies: [
+            "FunnelTrain",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(
             name: "funnel",
-            dependencies: ["FunnelBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["FunnelBench", "FunnelServe", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Test-only helpers shared by the test targets (PyTorch parity fixtures).
         .target(name: "FunnelTestSupport", dependencies: ["FunnelCore"], path: "Tests/FunnelTestSupport"),
         .testTarget(name: "FunnelCoreTests", dependencies: ["FunnelCore", "FunnelTestSupport"]),
@@ -50,6 +65,7 @@ let package = Package(
         .testTarget(name: "FunnelModelsTests", dependencies: ["FunnelModels", "FunnelTrain", "FunnelTestSupport"]),
         .testTarget(name: "FunnelTrainTests", dependencies: ["FunnelTrain", "FunnelTestSupport"]),
         .testTarget(name: "FunnelBenchTests", dependencies: ["FunnelBench"]),
+        .testTarget(name: "FunnelServeTests", dependencies: ["FunnelServe", "FunnelTrain"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,8 +6,8 @@ import FunnelData
 /// `funnel bench …`: performance tables, with the PyTorch peer side by side where one exists.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks: GEMM kernels (OpenBLAS peer), training steps (PyTorch peer), data ingest, table scale.",
-        subcommands: [Kernels.self, Step.self, Ingest.self, Scale.self])
+        abstract: "Benchmarks: GEMM kernels (OpenBLAS peer), training steps (PyTorch peer), scoring latency (ONNX Runtime peer), data ingest, table scale.",
+        subcommands: [Kernels.self, Step.self, Ingest.self, Scale.self, ServeLatency.self])
 }
 
 /// Options shared by the benchmarks.

@@ -10,7 +10,10 @@ struct ReadableError: Error, CustomStringConvertible {
 
 var command: ParsableCommand
 do { command = try Funnel.parseAsRoot() } catch { Funnel.exit(withError: error) }
-do { try command.run() } catch {
+do {
+    // `funnel serve` runs on Swift concurrency; every other command is synchronous.
+    if var asynchronous = command as? AsyncParsableCommand { try await asynchronous.run() } else { try command.run() }
+} catch {
     let ownedByArgumentParser = error is ValidationError || error is CleanExit || error is ExitCode
     type(of: command).exit(withError: ownedByArgumentParser ? error : ReadableError(description: ErrorText.describe(error)))
 }

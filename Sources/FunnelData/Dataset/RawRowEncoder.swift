@@ -36,10 +36,7 @@ public enum RawRowEncoder {
         let kept = try passThrough.map(column)
         var rows: [EncodedRow] = [], texts: [[String]] = []
         func flush() throws {
-            switch self {
-            case .featureMap(let map): try body(map.batch(rows), texts)
-            case let .synthetic(_, _, layout, taskCount): try body(Self.batch(rows, layout: layout, taskCount: taskCount), texts)
-            }
+            try body(batch(rows), texts)
             rows.removeAll(keepingCapacity: true)
             texts.removeAll(keepingCapacity: true)
         }
@@ -58,22 +55,10 @@ public enum RawRowEncoder {
                 if rows.count == batchSize { try flush() }
             }
         case let .synthetic(categorical, numeric, layout, _):
-            let idColumns = try categorical.map(column), valueColumns = try numeric.map(column)
+            let sources = try (categorical + numeric).map(column)
             try reader.forEachRecord { record in
-                let ids = try idColumns.enumerated().map { f, c -> Int32 in
-                    guard let id = Int32(record.string(c)), id >= 0, Int(id) < layout.vocabularySizes[f] else {
-                        throw DataError(.schema, file: url.lastPathComponent, line: record.line,
-                                        message: "column \(categorical[f]): '\(record.string(c))' is not an id in 0..<\(layout.vocabularySizes[f])")
-                    }
-                    return id
-                }
-                let values = try valueColumns.enumerated().map { j, c -> Float in
-                    guard let value = Double(record.string(c)) else {
-                        throw DataError(.number, file: url.lastPathComponent, line: record.line, message: "column \(numeric[j]): not a number")
-                    }
-                    return Float(value)
-                }
-                rows.append(EncodedRow(ids: ids, multiValued: [], numeric: values))
+                rows.append(try Self.syntheticRow(categorical: categorical, numeric: numeric, layout: layout, file: url.lastPathComponent,
+                                                  line: record.line) { record.string(sources[$0]) })
                 texts.append(kept.map(record.string))
                 if rows.count == batchSize { try flush() }
             }
@@ -81,7 +66,26 @@ public enum RawRowEncoder {
         if !rows.isEmpty { try flush() }
     }
 
-    private static func batch(_ rows: [EncodedRow], layout: FeatureLayout, taskCount: Int) -> Batch {
+    /// A synthetic generator's row from the text of its columns (`text(i)`: categorical columns, then numeric).
+    static func syntheticRow(categorical: [String], numeric: [String], layout: FeatureLayout, file: String, line: Int?,
+                             _ text: (Int) -> String) throws -> EncodedRow {
+        let ids = try categorical.indices.map { f -> Int32 in
+            guard let id = Int32(text(f)), id >= 0, Int(id) < layout.vocabularySizes[f] else {
+                throw DataError(.schema, file: file, line: line, columnName: categorical[f],
+                                message: "column \(categorical[f]): '\(text(f))' is not an id in 0..<\(layout.vocabularySizes[f])")
+            }
+            return id
+        }
+        let values = try numeric.indices.map { j -> Float in
+            guard let value = Double(text(categorical.count + j)) else {
+                throw DataError(.number, file: file, line: line, columnName: numeric[j], message: "column \(numeric[j]): not a number")
+            }
+            return Float(value)
+        }
+        return EncodedRow(ids: ids, multiValued: [], numeric: values)
+    }
+
+    static func batch(_ rows: [EncodedRow], layout: FeatureLayout, taskCount: Int) -> Batch {
         let numeric = layout.numericCount > 0 ? Tensor(shape: [rows.count, layout.numericCount], values: rows.flatMap(\.numeric)) : nil
         return Batch(count: rows.count, ids: rows.flatMap(\.ids), numeric: numeric, labels: Tensor(repeating: 0, shape: [rows.count, taskCount]))
     }

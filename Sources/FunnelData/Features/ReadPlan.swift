@@ -148,6 +148,15 @@ struct ReadPlan {
         return set
     }
 
+    /// The column schema feature `f` reads.
+    func column(ofFeature f: Int) -> Int {
+        switch sources[f] {
+        case .categorical(let s): return categorical[s].column
+        case .numeric(let s): return numeric[s].column
+        case .tokens(let s): return tokens[s].column
+        }
+    }
+
     /// The name of column `index` for messages, or nil.
     func columnName(_ index: Int) -> String? { index < columnNames.count ? columnNames[index] : nil }
 
