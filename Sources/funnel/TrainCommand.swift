@@ -52,6 +52,7 @@ struct Train: ParsableCommand {
         let log = try TrainingLog(jsonlURL: logFile.map { URL(fileURLWithPath: $0) }, showProgress: !training.quiet)
         let outcome = try TrainingRun(choice: choice, training: configuration).run(on: experiment, log: log)
         try outcome.trained.write(to: URL(fileURLWithPath: output))
+        try outcome.comparison.write(to: URL(fileURLWithPath: output))  // comparison.json + report.html beside the weights
         print("model \(choice.displayName) (\(outcome.trained.model.parameterCount) parameters), seed \(configuration.seed): "
               + "best epoch \(outcome.summary.bestEpoch) of \(outcome.summary.history.count), \(outcome.summary.steps) steps")
         print("\nvalidation (best epoch):")

@@ -67,6 +67,7 @@ public final class Trainer {
             state = saved
             log?.note("resumed after epoch \(state.history.count) (step \(globalStep))")
         }
+        if state.history.isEmpty && globalStep == 0 { startZeroInflatedLognormalHeads(on: train) }
         while state.history.count < configuration.epochs, state.stale < configuration.earlyStopping.patience || state.history.isEmpty {
             let epoch = state.history.count
             let started = ElapsedTimer()
