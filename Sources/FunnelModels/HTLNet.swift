@@ -149,7 +149,10 @@ public final class HTLNet: MultiTaskModel, TrainingScheduleAware {
 
     /// The forward pass with optional Gumbel noise: `labelNoise[t]` (`[B, 2]`) replaces the draw of task t's LEU
     /// (entries for tasks without one are ignored). For parity tests against an implementation with its own RNG.
-    public func forward(_ batch: Batch, _ context: ForwardContext, labelNoise: [Tensor?]?) -> ModelOutput {
+    /// `fusionWeights`, when given, receives every attention fusion's weights `[B, n]` with the task and whether
+    /// the fused inputs were labels (inspection).
+    public func forward(_ batch: Batch, _ context: ForwardContext, labelNoise: [Tensor?]?,
+                        fusionWeights: ((_ task: Int, _ labels: Bool, _ weights: Tensor) -> Void)? = nil) -> ModelOutput {
         let e = embedding(batch, context)
         if let bottom {
             let shared = bottom(e, context)
@@ -161,9 +164,9 @@ public final class HTLNet: MultiTaskModel, TrainingScheduleAware {
             var parts = [e]
             if c.transferRepresentations && t > 0 {
                 let own = ownRepresentations[t].map { [$0(e, context, activation: .relu)] } ?? []
-                parts.append(fuse(representations + own, representationFusions[t], context))
+                parts.append(fuse(representations + own, representationFusions[t], context) { fusionWeights?(t, false, $0) })
             }
-            if c.transferLabels && t > 0 { parts.append(fuse(labels, labelFusions[t], context)) }
+            if c.transferLabels && t > 0 { parts.append(fuse(labels, labelFusions[t], context) { fusionWeights?(t, true, $0) }) }
             let (hidden, output) = towers[t].layers(parts.count == 1 ? e : .concat(parts, alongAxis: 1), context)
             let rep = c.repLayer == .first ? hidden[0] : hidden[hidden.count - 1]
             representations.append(c.stopGradientOnTransfer ? rep.detached() : rep)
@@ -176,9 +179,14 @@ public final class HTLNet: MultiTaskModel, TrainingScheduleAware {
         return ModelOutput(heads: heads)
     }
 
-    /// Attention over `inputs` with `unit`, or their concatenation without one.
-    private func fuse(_ inputs: [Variable], _ unit: AttentionFusion?, _ context: ForwardContext) -> Variable {
-        if let unit { return unit(inputs, context) }
+    /// Attention over `inputs` with `unit` (its weights passed to `record`), or their concatenation without one.
+    private func fuse(_ inputs: [Variable], _ unit: AttentionFusion?, _ context: ForwardContext,
+                      record: (Tensor) -> Void) -> Variable {
+        if let unit {
+            let (fused, weights) = unit.attend(inputs, context)
+            record(weights.value)
+            return fused
+        }
         return inputs.count == 1 ? inputs[0] : .concat(inputs, alongAxis: 1)
     }
 

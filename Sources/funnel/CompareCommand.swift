@@ -7,7 +7,7 @@ import FunnelTrain
 /// `funnel compare`: several registry models × several seeds on one dataset → mean ± std per task and metric.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare models × seeds on one dataset: a mean ± std table (Markdown, JSON) and a bar chart (SVG).",
+        abstract: "Compare models × seeds on one dataset: a mean ± std table (Markdown, JSON), a bar chart (SVG) and report.html.",
         discussion: """
             Each run trains with early stopping on the validation split, restores its best epoch and is scored once on \
             the test split. Models come from the registry (`funnel compare --list-models`); `label=name` names an entry \
@@ -31,8 +31,11 @@ struct Compare: ParsableCommand {
     @Option(help: ArgumentHelp("Seeds of the runs, comma-separated.", valueName: "list"))
     var seeds: String?
 
-    @Option(help: ArgumentHelp("Write comparison.md/.json/.svg, per-run JSONL logs and inspections.md here.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Write comparison.md/.json/.svg, report.html, per-run JSONL logs and inspections.md here.", valueName: "dir"))
     var out: String?
+
+    @Option(help: "The model report.html takes paired differences against (default: the first model).")
+    var baseline: String?
 
     @Option(help: "Metric of the chart (default: AUC for binary tasks, Gini for continuous ones).")
     var plotMetric: String?
@@ -60,6 +63,9 @@ struct Compare: ParsableCommand {
         let experiment = try dataSpecification.load(relativeTo: base)
         printError(experiment.summary)
         var comparison = try run.comparison(for: experiment, inspection: inspect)
+        if let baseline, !comparison.entries.contains(where: { $0.name == baseline }) {
+            throw ValidationError("--baseline \(baseline): not one of the models (\(comparison.entries.map(\.name).joined(separator: ", ")))")
+        }
         let directory = run.output.map { URL(fileURLWithPath: $0) }
         comparison.checkpoints = directory?.appendingPathComponent("runs")
         if resume && directory == nil { throw ValidationError("--resume needs --out (where the runs were saved)") }
@@ -70,9 +76,12 @@ struct Compare: ParsableCommand {
                                         },
                                         progress: { printError($0) }, resume: resume)
         result.data = experiment.summary.split(separator: "\n").first.map(String.init)
+        result.dataSummary = DataSummary(experiment)
         print(result.markdown())
         if let directory {
-            for file in try result.write(to: directory, plotMetric: plotMetric, overwrite: overwrite) { printError("wrote \(file.path)") }
+            for file in try result.write(to: directory, plotMetric: plotMetric, baseline: baseline, overwrite: overwrite) {
+                printError("wrote \(file.path)")
+            }
         }
     }
 

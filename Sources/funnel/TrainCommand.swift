@@ -61,6 +61,8 @@ struct Train: ParsableCommand {
         let log = try TrainingLog(jsonlURL: logURL, showProgress: !training.quiet, append: resume)
         let outcome = try TrainingRun(choice: choice, training: configuration).train(on: experiment, log: log, to: checkpointURL,
                                                                                     overwrite: overwrite, resume: resume)
+        // comparison.json + report.html beside the weights, in the checkpoint directory this run just wrote.
+        try outcome.comparison.write(to: checkpointURL, overwrite: true)
         print("model \(choice.displayName) (\(outcome.trained.model.parameterCount) parameters), seed \(configuration.seed): "
               + "best epoch \(outcome.summary.bestEpoch) of \(outcome.summary.history.count), \(outcome.summary.steps) steps")
         print("\nvalidation (best epoch):")

@@ -63,7 +63,7 @@ final class ComparisonTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-compare-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let files = try result.write(to: directory)
-        XCTAssertEqual(files.map(\.lastPathComponent), ["comparison.md", "comparison.json", "comparison.svg", "inspections.md"])
+        XCTAssertEqual(files.map(\.lastPathComponent), ["comparison.md", "comparison.json", "comparison.svg", "inspections.md", "report.html"])
         let svg = try Data(contentsOf: directory.appendingPathComponent("comparison.svg"))
         let collector = BarCollector()
         let parser = XMLParser(data: svg)

@@ -67,10 +67,11 @@ public struct Comparison {
     }
 
     /// Runs every model with every seed (entries in order, seeds inner). `log` gives each run its training log
-    /// (nil: silent); `progress` receives one line per finished run. Sets `ThreadPool.shared.activeThreads` when
-    /// `training.threads` is set. With `resume` (and `checkpoints`), runs that finished are read back instead of
-    /// trained, and an interrupted one continues after its last finished epoch (bit-identical to an uninterrupted
-    /// run; only `trainingSeconds` counts the resumed part alone).
+    /// (nil: silent); `progress` receives a line as each run starts (run k of N, elapsed time, estimated time
+    /// left) and one as it finishes. Sets `ThreadPool.shared.activeThreads` when `training.threads` is set. With
+    /// `resume` (and `checkpoints`), runs that finished are read back instead of trained, and an interrupted one
+    /// continues after its last finished epoch (bit-identical to an uninterrupted run; only `trainingSeconds` counts
+    /// the resumed part alone).
     public func run(train: EncodedTable, validation: any BatchSource, test: any BatchSource,
                     log: (_ entry: String, _ seed: UInt64) throws -> TrainingLog? = { _, _ in nil },
                     progress: (String) -> Void = { _ in }, resume: Bool = false) throws -> ComparisonOutcome {
@@ -81,6 +82,7 @@ public struct Comparison {
         }
         try checkEntries(on: train)
         var runs: [ComparisonRun] = []
+        var overall = ComparisonProgress(runs: entries.count * seeds.count)
         for entry in entries {
             for (index, seed) in seeds.enumerated() {
                 let saved = checkpoints?.appendingPathComponent("\(entry.name)-seed\(seed)")
@@ -88,9 +90,11 @@ public struct Comparison {
                 if resume, let finished, FileManager.default.fileExists(atPath: finished.path) {
                     let run = try JSONDecoder().decode(ComparisonRun.self, from: Data(contentsOf: finished))
                     runs.append(run)
+                    overall.finished()
                     progress(run.line)
                     continue
                 }
+                progress(overall.starting("\(entry.name) seed \(seed)"))
                 var configuration = training
                 configuration.seed = seed
                 if let balancing = entry.balancing { configuration.balancing = balancing }
@@ -109,12 +113,19 @@ public struct Comparison {
                 var run = ComparisonRun(model: entry.name, seed: seed, bestEpoch: summary.bestEpoch, epochs: summary.history.count,
                                         steps: summary.steps, trainingSeconds: seconds, parameters: model.parameterCount,
                                         validation: summary.validation, test: evaluation.metrics)
+                var heatmaps: [InspectionHeatmap] = []
                 if inspection == .everyRun || (inspection == .firstSeed && index == 0) {
                     let rows = Array(0..<min(inspectionRows, test.rowCount))
-                    run.inspection = rows.isEmpty ? nil : ModelInspection.markdown(of: model, batch: test.batch(rows: rows))
+                    if !rows.isEmpty {
+                        let batch = test.batch(rows: rows)
+                        run.inspection = ModelInspection.markdown(of: model, batch: batch)
+                        heatmaps = ModelInspection.heatmaps(of: model, batch: batch)
+                    }
                 }
+                run.details = RunDetails(summary: summary, test: evaluation, tasks: tasks, heatmaps: heatmaps)
                 if let finished { try OutputFile.write(JSONEncoder().encode(run), to: finished, overwrite: true) }
                 runs.append(run)
+                overall.finished()
                 progress(run.line)
             }
         }
@@ -171,6 +182,8 @@ public struct ComparisonRun: Codable, Equatable, Sendable {
     public var test: [String: [String: Double]]
     /// The model's inspection report (Markdown), when the comparison recorded one for this run.
     public var inspection: String?
+    /// Epoch history, test diagnostics and heat maps (what `RunReport` draws); nil in files written before them.
+    public var details: RunDetails?
 
     var line: String {
         let scores = test.keys.sorted().compactMap { task in test[task]?["auc"].map { "\(task) auc \(fixed($0, 4))" } }

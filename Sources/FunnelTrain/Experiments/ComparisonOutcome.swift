@@ -13,9 +13,13 @@ public struct ComparisonOutcome: Codable, Sendable {
         public var balancing: BalancingMethod
 
         init(_ entry: Comparison.Entry, training: TrainingConfiguration) {
-            name = entry.name
-            specification = entry.specification
-            balancing = entry.balancing ?? training.balancing
+            self.init(name: entry.name, specification: entry.specification, balancing: entry.balancing ?? training.balancing)
+        }
+
+        init(name: String, specification: AnyMultiTaskModel.Configuration?, balancing: BalancingMethod) {
+            self.name = name
+            self.specification = specification
+            self.balancing = balancing
         }
     }
 
@@ -40,6 +44,8 @@ public struct ComparisonOutcome: Codable, Sendable {
     public var training: TrainingConfiguration?
     /// A description of the data (set by the caller).
     public var data: String?
+    /// Split sizes and label rates (set by the caller; the report's run summary).
+    public var dataSummary: DataSummary?
 
     public init(models: [String], tasks: [String], seeds: [UInt64], runs: [ComparisonRun], specifications: [EntryDescription]? = nil,
                 training: TrainingConfiguration? = nil, data: String? = nil) {
@@ -56,9 +62,8 @@ public struct ComparisonOutcome: Codable, Sendable {
     public func aggregate(model: String, task: String, metric: String) -> (mean: Double, std: Double, values: [Double])? {
         let values = runs.filter { $0.model == model }.compactMap { $0.test[task]?[metric] }
         guard !values.isEmpty else { return nil }
-        let mean = values.reduce(0, +) / Double(values.count)
-        let variance = values.count > 1 ? values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1) : 0
-        return (mean, variance.squareRoot(), values)
+        let (mean, std) = meanAndStd(values)
+        return (mean, std, values)
     }
 
     /// Test metrics reported by any task, in a stable order (AUC and friends first).
@@ -128,12 +133,23 @@ public struct ComparisonOutcome: Codable, Sendable {
         public var comparison: ComparisonOutcome
     }
 
-    /// `comparison.json`: `{"summary": [cells], "comparison": {…this result…}}`, sorted keys.
+    /// The name of the JSON file `write(to:)` writes and `RunReport(directory:)` reads.
+    public static let jsonFileName = "comparison.json"
+
+    /// `comparison.json`: `{"summary": [cells], "comparison": {…this result…}}`, sorted keys. Each run's `details`
+    /// hold what the report draws (epoch history, test diagnostics, heat maps); see ARCHITECTURE.md.
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try encoder.encode(Document(summary: cells, comparison: self))
+    }
+
+    /// The outcome stored in `comparison.json` data.
+    public init(jsonData data: Data) throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        self = try decoder.decode(Document.self, from: data).comparison
     }
 
     /// The inspection reports recorded by the runs, as one Markdown document (nil when there are none).
@@ -143,21 +159,22 @@ public struct ComparisonOutcome: Codable, Sendable {
         return "# Model inspections\n\n" + recorded.map { "## \($0.model), seed \($0.seed)\n\n\($0.inspection!)\n" }.joined(separator: "\n")
     }
 
-    /// Writes `comparison.md`, `comparison.json`, `comparison.svg` (chart of `plotMetric`, see `ComparisonChart`)
-    /// and, when any run recorded one, `inspections.md` into `directory` (created; see `checkDestination`), each
-    /// through an `OutputFile`. Returns the files written.
+    /// Writes `comparison.md`, `comparison.json`, `comparison.svg` (chart of `plotMetric`, see `ComparisonChart`),
+    /// `report.html` (`RunReport` against `baseline`) and, when any run recorded one, `inspections.md` into
+    /// `directory` (created; see `checkDestination`), each through an `OutputFile`. Returns the files written.
     @discardableResult
-    public func write(to directory: URL, plotMetric: String? = nil, overwrite: Bool = false) throws -> [URL] {
+    public func write(to directory: URL, plotMetric: String? = nil, baseline: String? = nil, overwrite: Bool = false) throws -> [URL] {
         try Self.checkDestination(directory, overwrite: overwrite)
+        let report = try RunReport(self, baseline: baseline)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var files: [(String, Data)] = [("comparison.md", Data(report.utf8)), ("comparison.json", try jsonData()),
+        var files: [(String, Data)] = [("comparison.md", Data(self.report.utf8)), (Self.jsonFileName, try jsonData()),
                                        ("comparison.svg", Data(ComparisonChart(self, metric: plotMetric).svg.utf8))]
         if let inspections { files.append(("inspections.md", Data(inspections.utf8))) }
         return try files.map { name, data in
             let url = directory.appendingPathComponent(name)
             try OutputFile.write(data, to: url, overwrite: true)
             return url
-        }
+        } + [try report.write(to: directory)]
     }
 
     /// Throws unless `directory` may receive a comparison's files: new, empty, an earlier comparison's (it has

@@ -29,6 +29,8 @@ public struct TrainingRun {
         public var test: EvaluationResult
         /// Data parallelism: time spent exchanging gradients.
         public var communication: CommunicationTimes?
+        /// The run as a comparison of one model and one seed (what `RunReport` draws).
+        public var comparison: ComparisonOutcome
     }
 
     /// The staging directory of a run that ends in the checkpoint `checkpoint`: `<checkpoint>.training/` next to
@@ -78,7 +80,9 @@ public struct TrainingRun {
                                             metrics: [:], epoch: 0, step: 0).metadata
             trainer.checkpointing = TrainingCheckpoints(directory: progress, metadata: metadata)
         }
+        let clock = ElapsedTimer()
         let summary = try trainer.fit(train: data.train, validation: data.validation, resume: resume)
+        let seconds = clock.seconds
         let test = try trainer.evaluator.evaluate(model, on: data.test, tasks: data.tasks)
         var metrics: [String: Double] = [:]
         for (split, results) in [("validation", summary.validation), ("test", test.metrics)] {
@@ -86,7 +90,18 @@ public struct TrainingRun {
         }
         let trained = try TrainedModel(model: model, data: data, targetScalings: trainer.targetScalings, balancing: training.balancing,
                                        metrics: metrics, epoch: summary.bestEpoch, step: summary.steps)
+        let rows = Array(0..<min(4096, data.test.rowCount))
+        var run = ComparisonRun(model: choice.displayName, seed: training.seed, bestEpoch: summary.bestEpoch, epochs: summary.history.count,
+                                steps: summary.steps, trainingSeconds: seconds, parameters: model.parameterCount,
+                                validation: summary.validation, test: test.metrics)
+        run.details = RunDetails(summary: summary, test: test, tasks: data.tasks,
+                                 heatmaps: rows.isEmpty ? [] : ModelInspection.heatmaps(of: model, batch: data.test.batch(rows: rows)))
+        var comparison = ComparisonOutcome(models: [choice.displayName], tasks: data.tasks.map(\.name), seeds: [training.seed], runs: [run],
+                                           specifications: [.init(name: choice.displayName, specification: model.specification,
+                                                                  balancing: training.balancing)],
+                                           training: training, data: data.summary.split(separator: "\n").first.map(String.init))
+        comparison.dataSummary = DataSummary(data)
         return Outcome(trained: trained, summary: summary, test: test,
-                       communication: trainer.trainingStep.gradientExchange.map(CommunicationTimes.init))
+                       communication: trainer.trainingStep.gradientExchange.map(CommunicationTimes.init), comparison: comparison)
     }
 }

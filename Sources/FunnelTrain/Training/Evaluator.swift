@@ -58,7 +58,7 @@ public struct Evaluator {
         for (t, task) in tasks.enumerated() where lossWeights[t] > 0 {
             metrics[task.name, default: [:]]["loss"] = lossSums[t] / lossWeights[t]
         }
-        return EvaluationResult(metrics: metrics, report: report)
+        return EvaluationResult(metrics: metrics, report: report, predictions: accumulator.collected)
     }
 }
 
@@ -66,4 +66,9 @@ public struct Evaluator {
 public struct EvaluationResult: Codable, Sendable {
     public var metrics: [String: [String: Double]]
     public var report: MetricReport
+    /// The rows the metrics were computed over, one entry per task in task order (not encoded: for diagnostics
+    /// such as calibration bins and Lorenz curves, `TaskDiagnostics`).
+    public var predictions: [TaskPredictions] = []
+
+    private enum CodingKeys: String, CodingKey { case metrics, report }
 }

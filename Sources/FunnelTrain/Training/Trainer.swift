@@ -69,6 +69,7 @@ public final class Trainer {
             state = saved
             log?.note("resumed after epoch \(state.history.count) (step \(globalStep))")
         }
+        if state.history.isEmpty && globalStep == 0 { startZeroInflatedLognormalHeads(on: train) }
         if let group = dataParallel { broadcastWeights(from: 0, over: group) }
         while state.history.count < configuration.epochs, state.stale < configuration.earlyStopping.patience || state.history.isEmpty {
             let epoch = state.history.count
