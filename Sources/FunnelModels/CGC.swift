@@ -26,16 +26,7 @@ public final class CGC: MultiTaskModel {
         public var batchNorm = true
         public var dropout: Float = 0
 
-        public init(embeddingWidth: Int = 16, taskExperts: Int = 2, sharedExperts: Int = 2, expertWidths: [Int] = [256, 128],
-                    towerWidths: [Int] = [64], batchNorm: Bool = true, dropout: Float = 0) {
-            self.embeddingWidth = embeddingWidth
-            self.taskExperts = taskExperts
-            self.sharedExperts = sharedExperts
-            self.expertWidths = expertWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-        }
+        public init() {}
     }
 
     public let configuration: Configuration

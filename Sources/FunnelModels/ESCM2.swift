@@ -58,8 +58,13 @@ public final class ESCM2: MultiTaskModel {
         /// How a continuous task is predicted (§14).
         public var regressionHead = RegressionHead.direct
 
-        public init(estimator: CounterfactualRegularizer.Estimator = .inversePropensity) {
-            self.estimator = estimator
+        public init() {}
+
+        /// The defaults with the doubly robust estimator (`escm2-dr`).
+        public static var doublyRobust: Configuration {
+            var c = Configuration()
+            c.estimator = .doublyRobust
+            return c
         }
 
         /// The regulariser these settings describe.

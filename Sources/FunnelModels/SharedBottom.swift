@@ -20,14 +20,7 @@ public final class SharedBottom: MultiTaskModel {
         public var batchNorm = true
         public var dropout: Float = 0
 
-        public init(embeddingWidth: Int = 16, bottomWidths: [Int] = [256, 128], towerWidths: [Int] = [64],
-                    batchNorm: Bool = true, dropout: Float = 0) {
-            self.embeddingWidth = embeddingWidth
-            self.bottomWidths = bottomWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-        }
+        public init() {}
     }
 
     public let configuration: Configuration

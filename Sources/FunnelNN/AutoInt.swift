@@ -51,15 +51,6 @@ public final class AutoInt: ExpertBlock {
             self.scaleScores = scaleScores
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Options()
-            layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
-            heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
-            headWidth = try c.decodeIfPresent(Int.self, forKey: .headWidth) ?? d.headWidth
-            residual = try c.decodeIfPresent(Bool.self, forKey: .residual) ?? d.residual
-            scaleScores = try c.decodeIfPresent(Bool.self, forKey: .scaleScores) ?? d.scaleScores
-        }
     }
 
     public let fieldCount: Int

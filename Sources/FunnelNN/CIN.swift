@@ -30,13 +30,6 @@ public final class CIN: ExpertBlock {
             self.activation = activation
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Options()
-            layerSizes = try c.decodeIfPresent([Int].self, forKey: .layerSizes) ?? d.layerSizes
-            splitHalf = try c.decodeIfPresent(Bool.self, forKey: .splitHalf) ?? d.splitHalf
-            activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? d.activation
-        }
     }
 
     public let fieldCount: Int

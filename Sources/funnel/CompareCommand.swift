@@ -43,7 +43,14 @@ struct Compare: ParsableCommand {
     @Flag(help: "List the registry's models and exit.")
     var listModels = false
 
+    @Flag(help: "With --list-models: print every model's full default configuration as one JSON object (name → defaults).")
+    var json = false
+
     func run() throws {
+        if listModels, json {
+            print(String(decoding: try ModelRegistry.standard.defaultConfigurations.data(prettyPrinted: true), as: UTF8.self))
+            return
+        }
         if listModels {
             for entry in ModelRegistry.standard.entries { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.summary)") }
             return

@@ -181,7 +181,7 @@ final class DEPHNTests: XCTestCase {
 
     func testConfigurationDecodesPartialJSON() throws {
         let json = #"{"placement": "dnnPrivateCFPublic", "vgFunction": "mulCos", "virtualGradientClip": 2.5, "towerHidden": [64]}"#
-        let c = try JSONDecoder().decode(DEPHN.Configuration.self, from: Data(json.utf8))
+        let c: DEPHN.Configuration = try registryConfiguration(DEPHN.registryName, json)
         XCTAssertEqual(c.placement, .dnnPrivateCFPublic)
         XCTAssertEqual(c.vgFunction, .mulCos)
         XCTAssertEqual(c.virtualGradientClip, 2.5)
@@ -193,7 +193,9 @@ final class DEPHNTests: XCTestCase {
         expected.towerHidden = [64]
         XCTAssertEqual(c, expected, "every other key keeps its default")
         XCTAssertEqual(try JSONDecoder().decode(DEPHN.Configuration.self, from: JSONEncoder().encode(c)), c)
-        XCTAssertThrowsError(try JSONDecoder().decode(DEPHN.Configuration.self, from: Data(#"{"gating": "attention"}"#.utf8)))
+        XCTAssertThrowsError(try registryConfiguration(DEPHN.registryName, #"{"gating": "attention"}"#) as DEPHN.Configuration)
+        XCTAssertThrowsError(try registryConfiguration(DEPHN.registryName, #"{"gatting": "mapping"}"#) as DEPHN.Configuration,
+                             "a misspelt key is rejected")
     }
 
     // MARK: Inspection

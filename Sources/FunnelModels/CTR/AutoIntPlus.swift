@@ -16,26 +16,7 @@ public struct AutoIntPlusConfiguration: CTRConfiguration {
     public var batchNorm = true
     public var dropout: Float = 0
 
-    public init(embeddingWidth: Int = 16, shareEmbedding: Bool = false, attention: AutoInt.Options = .init(),
-                deepWidths: [Int] = [256, 128, 64], batchNorm: Bool = true, dropout: Float = 0) {
-        self.embeddingWidth = embeddingWidth
-        self.shareEmbedding = shareEmbedding
-        self.attention = attention
-        self.deepWidths = deepWidths
-        self.batchNorm = batchNorm
-        self.dropout = dropout
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        try decode(&embeddingWidth, .embeddingWidth, from: c)
-        try decode(&shareEmbedding, .shareEmbedding, from: c)
-        try decode(&attention, .attention, from: c)
-        try decode(&deepWidths, .deepWidths, from: c)
-        try decode(&batchNorm, .batchNorm, from: c)
-        try decode(&dropout, .dropout, from: c)
-    }
+    public init() {}
 }
 
 public final class AutoIntPlusNetwork: SingleTaskNetwork {

@@ -73,7 +73,3 @@ public final class PerTaskModel<Network: SingleTaskNetwork>: MultiTaskModel {
     }
 }
 
-/// Reads `key` if present, else keeps `value` (configurations decode from partial JSON).
-func decode<K: CodingKey, T: Decodable>(_ value: inout T, _ key: K, from container: KeyedDecodingContainer<K>) throws {
-    if let decoded = try container.decodeIfPresent(T.self, forKey: key) { value = decoded }
-}
