@@ -106,12 +106,7 @@ public final class AITM: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + towers.flatMap(\.parameters) + transfers.flatMap(\.parameters) + attention.parameters
-            + heads.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { towers.flatMap(\.buffers) + heads.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; towers; transfers; attention; heads }
 
     public var sharedParameters: [Parameter] { embedding.parameters + (tasks.count >= 3 ? attention.parameters : []) }
 

@@ -47,9 +47,7 @@ public final class CGC: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + extraction.parameters + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { extraction.buffers + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; extraction; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + extraction.sharedParameters }
 

@@ -115,14 +115,7 @@ public final class ESCM2: MultiTaskModel {
         imputationTowers = imputed.enumerated().map { s, t in tower(tasks[t], "imputation_towers.\(s)", &rng) }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.flatMap(\.parameters) + gates.flatMap(\.parameters) + towers.flatMap(\.parameters)
-            + imputationGates.flatMap(\.parameters) + imputationTowers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] {
-        experts.flatMap(\.buffers) + towers.flatMap(\.buffers) + imputationTowers.flatMap(\.buffers)
-    }
+    public var children: [any Module] { embedding; experts; gates; towers; imputationGates; imputationTowers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) }
 

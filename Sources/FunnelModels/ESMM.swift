@@ -48,9 +48,7 @@ public final class ESMM: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters }
 

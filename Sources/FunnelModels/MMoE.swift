@@ -70,11 +70,7 @@ public final class MMoE: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.flatMap(\.parameters) + gates.flatMap(\.parameters) + towers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { experts.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; experts; gates; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) }
 

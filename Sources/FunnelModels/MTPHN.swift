@@ -86,10 +86,7 @@ public final class MTPHN: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.parameters + crossFieldProjections.flatMap(\.parameters) + gates.flatMap(\.parameters)
-            + towers.flatMap(\.parameters)
-    }
+    public var children: [any Module] { embedding; experts; crossFieldProjections; gates; towers }
 
     public var sharedParameters: [Parameter] {
         embedding.parameters + experts.sharedParameters

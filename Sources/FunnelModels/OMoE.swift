@@ -50,11 +50,7 @@ public final class OMoE: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.flatMap(\.parameters) + gate.parameters + towers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { experts.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; experts; gate; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) + gate.parameters }
 

@@ -62,9 +62,7 @@ public final class PLE: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + levels.flatMap(\.parameters) + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { levels.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; levels; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + levels.flatMap(\.sharedParameters) }
 

@@ -40,9 +40,7 @@ public final class SharedBottom: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + bottom.parameters + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { bottom.buffers + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; bottom; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + bottom.parameters }
 

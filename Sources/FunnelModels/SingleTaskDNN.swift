@@ -53,11 +53,7 @@ public final class SingleTaskDNN: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embeddings.flatMap(\.parameters) + bottoms.flatMap(\.parameters) + towers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { bottoms.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embeddings; bottoms; towers }
 
     public var sharedParameters: [Parameter] { configuration.shareEmbedding ? embeddings[0].parameters : [] }
 

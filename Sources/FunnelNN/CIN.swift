@@ -58,7 +58,7 @@ public final class CIN: ExpertBlock {
         outputWidth = pooled
     }
 
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var children: [any Module] { layers }
 
     /// `e` `[B, F·d]` → p^+ `[B, outputWidth]`. Runs fields first (`[H, B·d]`): each layer is one GEMM.
     public func callAsFunction(_ e: Variable, _ context: ForwardContext) -> Variable {

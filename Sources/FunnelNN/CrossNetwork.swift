@@ -71,7 +71,7 @@ public final class CrossNetwork: ExpertBlock {
         }
     }
 
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var children: [any Module] { layers }
     public var outputWidth: Int { width }
 
     /// `x0` `[B, D]` → `x_L` `[B, D]`.

@@ -180,7 +180,7 @@ final class DEPHNParityTests: XCTestCase {
             let tape = Tape()
             let output = model(s.batch, ForwardContext(tape: tape, mode: .training))
             XCTAssertNil(model.lastVirtualGradient)
-            for (t, gate) in model.valueGates.enumerated() {
+            for (t, gate) in model.gates.compactMap(\.trainableValue).enumerated() {
                 let plain = try s.fixture.tensor("plain_grad.gates.\(t)")
                 let scaled = try s.fixture.tensor("grad.gates.\(t)")
                 let gamma = try s.fixture.tensor("vg.coefficients.\(t)").reshaped(plain.shape)

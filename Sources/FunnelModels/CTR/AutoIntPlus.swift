@@ -33,9 +33,7 @@ public final class AutoIntPlusNetwork: SingleTaskNetwork {
                   dropout: c.dropout, outputLayer: true, name: qualified(name, "deep"), using: &rng)
     }
 
-    public var parameters: [Parameter] { autoInt.parameters + attentionOutput.parameters + (deep?.parameters ?? []) }
-    public var buffers: [Parameter] { deep?.buffers ?? [] }
-
+    public var children: [any Module] { autoInt; attentionOutput; deep }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         let z = attentionOutput(autoInt(e, context), context).reshaped([e.shape[0]])
         return deep.map { z + $0(e, context) } ?? z

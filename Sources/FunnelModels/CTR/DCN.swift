@@ -48,8 +48,7 @@ public final class DCNNetwork: SingleTaskNetwork {
                              stacked: false, deepWidths: c.deepWidths, batchNorm: c.batchNorm, dropout: c.dropout, name: name, using: &rng)
     }
 
-    public var parameters: [Parameter] { body.parameters }
-    public var buffers: [Parameter] { body.buffers }
+    public var children: [any Module] { body }
 
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable { body(e, context) }
 }
@@ -62,8 +61,7 @@ public final class DCNV2Network: SingleTaskNetwork {
                              deepWidths: c.deepWidths, batchNorm: c.batchNorm, dropout: c.dropout, name: name, using: &rng)
     }
 
-    public var parameters: [Parameter] { body.parameters }
-    public var buffers: [Parameter] { body.buffers }
+    public var children: [any Module] { body }
 
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable { body(e, context) }
 }
@@ -87,9 +85,7 @@ public final class CrossDeepBody: Module {
         output = Linear(outputInput, 1, name: qualified(name, "output"), using: &rng)
     }
 
-    public var parameters: [Parameter] { cross.parameters + (deep?.parameters ?? []) + output.parameters }
-    public var buffers: [Parameter] { deep?.buffers ?? [] }
-
+    public var children: [any Module] { cross; deep; output }
     /// `e` `[B, D]` → `[B]`.
     public func callAsFunction(_ e: Variable, _ context: ForwardContext) -> Variable {
         let crossed = cross(e, context)

@@ -30,9 +30,7 @@ public final class FINTNetwork: SingleTaskNetwork {
                     outputLayer: true, name: qualified(name, "tower"), using: &rng)
     }
 
-    public var parameters: [Parameter] { interaction.parameters + tower.parameters }
-    public var buffers: [Parameter] { tower.buffers }
-
+    public var children: [any Module] { interaction; tower }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         tower(interaction(e, context), context)
     }

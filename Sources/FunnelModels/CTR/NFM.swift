@@ -41,9 +41,7 @@ public final class NFMNetwork: SingleTaskNetwork {
         dropout = c.dropout
     }
 
-    public var parameters: [Parameter] { linear.parameters + (norm?.parameters ?? []) + tower.parameters }
-    public var buffers: [Parameter] { (norm?.buffers ?? []) + tower.buffers }
-
+    public var children: [any Module] { linear; norm; tower }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         var pooled = pooling(e, context)
         if context.isTraining && dropout > 0 { pooled = pooled.dropout(rate: dropout, using: &context.rng) }

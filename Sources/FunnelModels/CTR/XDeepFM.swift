@@ -35,9 +35,7 @@ public final class XDeepFMNetwork: SingleTaskNetwork {
                   dropout: c.dropout, outputLayer: true, name: qualified(name, "deep"), using: &rng)
     }
 
-    public var parameters: [Parameter] { linear.parameters + cin.parameters + cinOutput.parameters + (deep?.parameters ?? []) }
-    public var buffers: [Parameter] { deep?.buffers ?? [] }
-
+    public var children: [any Module] { linear; cin; cinOutput; deep }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         let z = linear(batch, context) + cinOutput(cin(e, context), context).reshaped([e.shape[0]])
         return deep.map { z + $0(e, context) } ?? z
