@@ -12,21 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_models import EmbeddingModel
+from torch_models import DEFAULTS, EmbeddingModel
 
-DEPHN_DEFAULTS = {
-    "embeddingWidth": 16, "embeddingInit": "smallNormal", "attentionHeads": 2, "useSSG": True,
-    "sharedAttention": True, "placement": "dnnPublicCFPrivate", "publicExperts": 3, "expertWidths": [256, 128],
-    "leakySlope": 0.01, "crossLayers": 3, "fieldLayers": 3, "residual": "gated", "mappings": "rmTm",
-    "gating": "trainableValue", "gateNormalization": "none", "towerHidden": [], "outputCombination": "sumLogits",
-    "virtualGradient": True, "vgFunction": "addSqrt", "vgSimilarity": "pearson",
-    "constantLabelPolicy": "zeroCorrelation", "virtualGradientClip": None,
-}
-MTPHN_DEFAULTS = {
-    "embeddingWidth": 16, "embeddingInit": "smallNormal", "attentionHeads": 2, "useSSG": True,
-    "sharedAttention": True, "placement": "dnnPublicCFPrivate", "dnnExperts": 3, "expertWidths": [256, 128],
-    "leakySlope": 0.01, "crossLayers": 3, "fieldLayers": 3, "residual": "gated", "towerWidths": [64],
-}
 MAPPINGS = {"rmTm": ["raw", "sine"], "rm": ["raw"], "tm": ["sine"], "rmSinCos": ["raw", "sine", "cosine"]}
 GAMMA = {
     "mulCos": lambda x, y: math.cos(2 * math.pi * x * y) + 1,
@@ -244,7 +231,7 @@ def coefficients(task, gates, sims, c):
 class DEPHN(EmbeddingModel):
     def __init__(self, vocab, n_dense, tasks, config=None):
         """tasks: list of "binary" | "continuous"; config: partial Swift Configuration (camelCase)."""
-        c = {**DEPHN_DEFAULTS, **(config or {})}
+        c = {**DEFAULTS["dephn"], **(config or {})}
         super().__init__(vocab, n_dense, c["embeddingWidth"])
         self.c, self.kinds = c, tasks
         _embedding_init(self, c)
@@ -317,7 +304,7 @@ class DEPHN(EmbeddingModel):
 
 class MTPHN(EmbeddingModel):
     def __init__(self, vocab, n_dense, tasks, config=None):
-        c = {**MTPHN_DEFAULTS, **(config or {})}
+        c = {**DEFAULTS["mt-phn"], **(config or {})}
         super().__init__(vocab, n_dense, c["embeddingWidth"])
         self.c, self.kinds = c, tasks
         _embedding_init(self, c)

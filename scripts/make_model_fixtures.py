@@ -14,8 +14,8 @@ Tensors, in the parity format of make_parity_fixtures.py:
   forward); exact.grad.{param} the float64 gradient from the same state (config.zero_gradient
   lists the parameters whose exact gradient is 0, e.g. biases feeding a batch norm); adam.{param}
   after one Adam(lr = 0.01) step; eval.{t} raw outputs in evaluation mode afterwards.
-  defaults.json holds every registry model's default configuration and, under "parameterCounts", the
-  twin's parameter count at those defaults on the parity benchmark layout (40 fields of
+  defaults.json holds, under "parameterCounts", each twin's parameter count at the registry defaults
+  (bench/model-defaults.json, written by Swift) on the parity benchmark layout (40 fields of
   funnel_synth.ParityGenerator + 10 dense, two binary tasks; HTLNet with a third, continuous task).
   `--defaults-only` rewrites just defaults.json.
 """
@@ -179,9 +179,9 @@ def parameter_counts():
 
 def write_defaults():
     with open(os.path.join(OUT, "defaults.json"), "w") as fh:
-        json.dump({"description": "Default configuration of every registry model (bench/torch_models DEFAULTS); "
-                                  "parameterCounts: the twins' at those defaults on the parity benchmark layout.",
-                   "defaults": tm.DEFAULTS, "parameterCounts": parameter_counts()}, fh, indent=1, sort_keys=True)
+        json.dump({"description": "parameterCounts: the twins' at the registry defaults (bench/model-defaults.json) "
+                                  "on the parity benchmark layout.",
+                   "parameterCounts": parameter_counts()}, fh, indent=1, sort_keys=True)
     print("wrote Tests/Fixtures/models/defaults.json")
 
 

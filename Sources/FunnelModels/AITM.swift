@@ -55,12 +55,13 @@ public final class AITM: MultiTaskModel {
         /// How a continuous task is predicted (§14).
         public var regressionHead = RegressionHead.direct
 
-        public init(variant: Variant = .official) { self.variant = variant }
+        public init() {}
 
         /// MTReclib's AITM (the reproduction table of §15): bottom MLP [512, 256] with BN and dropout 0.2, towers
         /// [128, 64] + output with dropout 0.2, no calibrator, no L2 (d = 16, the parity width; MTReclib: 128).
         public static var mtreclib: Configuration {
-            var c = Configuration(variant: .mtreclib)
+            var c = Configuration()
+            c.variant = .mtreclib
             c.towerWidths = [512, 256]
             c.towerDropouts = [0.2, 0.2]
             c.batchNorm = true
@@ -105,12 +106,7 @@ public final class AITM: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + towers.flatMap(\.parameters) + transfers.flatMap(\.parameters) + attention.parameters
-            + heads.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { towers.flatMap(\.buffers) + heads.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; towers; transfers; attention; heads }
 
     public var sharedParameters: [Parameter] { embedding.parameters + (tasks.count >= 3 ? attention.parameters : []) }
 

@@ -26,7 +26,8 @@ extension APEMReconstruction {
     }
 
     /// Every hyperparameter and ablation switch of APEM-reconstruction (`apem.md` §5–6); defaults are the spec's.
-    /// Decoding fills absent keys with these defaults, so a configuration file names only what it changes.
+    /// The registry merges a partial configuration over these defaults, so a configuration file names only what it
+    /// changes.
     public struct Configuration: Codable, Equatable, Sendable {
         /// Embedding width d per field.
         public var embeddingWidth = 16
@@ -74,36 +75,6 @@ extension APEMReconstruction {
         public var calibratorWeight: Float = 0
 
         public init() {}
-
-        public init(from decoder: Decoder) throws {
-            self.init()
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-                if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
-            }
-            try read(.embeddingWidth, &embeddingWidth)
-            try read(.useDGT, &useDGT)
-            try read(.attention, &attention)
-            try read(.inducingPoints, &inducingPoints)
-            try read(.heads, &heads)
-            try read(.dgtLayers, &dgtLayers)
-            feedForwardWidth = try c.decodeIfPresent(Int.self, forKey: .feedForwardWidth)
-            try read(.useSE, &useSE)
-            try read(.seReduction, &seReduction)
-            try read(.seActivation, &seActivation)
-            try read(.sePlacement, &sePlacement)
-            try read(.numPatterns, &numPatterns)
-            try read(.patternWidths, &patternWidths)
-            try read(.patternSharing, &patternSharing)
-            try read(.taskSpecificPatterns, &taskSpecificPatterns)
-            try read(.patternSelector, &patternSelector)
-            try read(.adaptiveSource, &adaptiveSource)
-            try read(.towerWidths, &towerWidths)
-            try read(.batchNorm, &batchNorm)
-            try read(.dropout, &dropout)
-            try read(.outputMode, &outputMode)
-            try read(.calibratorWeight, &calibratorWeight)
-        }
 
         /// The DGT structure these switches select.
         public var transformerOptions: DeepAutoGroupTransformer.Options {

@@ -120,14 +120,9 @@ public final class APEMReconstruction: MultiTaskModel {
         towerOutputs = outputs
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + (transformer?.parameters ?? []) + patterns.flatMap(\.parameters)
-            + taskPatterns.flatMap { $0.flatMap(\.parameters) } + selector.parameters
-            + zip(towers, towerOutputs).flatMap { $0.parameters + $1.parameters }
-    }
-
-    public var buffers: [Parameter] {
-        patterns.flatMap(\.buffers) + taskPatterns.flatMap { $0.flatMap(\.buffers) } + towers.flatMap(\.buffers)
+    public var children: [any Module] {
+        embedding; transformer; patterns; taskPatterns; selector
+        for (tower, output) in zip(towers, towerOutputs) { tower; output }
     }
 
     public var sharedParameters: [Parameter] {

@@ -26,16 +26,7 @@ public final class CGC: MultiTaskModel {
         public var batchNorm = true
         public var dropout: Float = 0
 
-        public init(embeddingWidth: Int = 16, taskExperts: Int = 2, sharedExperts: Int = 2, expertWidths: [Int] = [256, 128],
-                    towerWidths: [Int] = [64], batchNorm: Bool = true, dropout: Float = 0) {
-            self.embeddingWidth = embeddingWidth
-            self.taskExperts = taskExperts
-            self.sharedExperts = sharedExperts
-            self.expertWidths = expertWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-        }
+        public init() {}
     }
 
     public let configuration: Configuration
@@ -56,9 +47,7 @@ public final class CGC: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + extraction.parameters + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { extraction.buffers + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; extraction; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + extraction.sharedParameters }
 

@@ -30,7 +30,8 @@ extension DEPHN {
         }
     }
 
-    /// Every switch of dephn.md §8 plus the sizes of §7. Every key is optional in JSON (defaults as below).
+    /// Every switch of dephn.md §8 plus the sizes of §7. A partial JSON configuration is
+    /// merged over these defaults by the registry.
     public struct Configuration: Codable, Equatable, Sendable {
         public var embeddingWidth = 16
         public var embeddingInit = EmbeddingInitialization.smallNormal
@@ -69,34 +70,6 @@ extension DEPHN {
         public var virtualGradientClip: Float?
 
         public init() {}
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Configuration()
-            func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
-            embeddingWidth = try value(.embeddingWidth, d.embeddingWidth)
-            embeddingInit = try value(.embeddingInit, d.embeddingInit)
-            attentionHeads = try value(.attentionHeads, d.attentionHeads)
-            useSSG = try value(.useSSG, d.useSSG)
-            sharedAttention = try value(.sharedAttention, d.sharedAttention)
-            placement = try value(.placement, d.placement)
-            publicExperts = try value(.publicExperts, d.publicExperts)
-            expertWidths = try value(.expertWidths, d.expertWidths)
-            leakySlope = try value(.leakySlope, d.leakySlope)
-            crossLayers = try value(.crossLayers, d.crossLayers)
-            fieldLayers = try value(.fieldLayers, d.fieldLayers)
-            residual = try value(.residual, d.residual)
-            mappings = try value(.mappings, d.mappings)
-            gating = try value(.gating, d.gating)
-            gateNormalization = try value(.gateNormalization, d.gateNormalization)
-            towerHidden = try value(.towerHidden, d.towerHidden)
-            outputCombination = try value(.outputCombination, d.outputCombination)
-            virtualGradient = try value(.virtualGradient, d.virtualGradient)
-            vgFunction = try value(.vgFunction, d.vgFunction)
-            vgSimilarity = try value(.vgSimilarity, d.vgSimilarity)
-            constantLabelPolicy = try value(.constantLabelPolicy, d.constantLabelPolicy)
-            virtualGradientClip = try c.decodeIfPresent(Float.self, forKey: .virtualGradientClip)
-        }
 
         /// The heterogeneous interaction layer these settings describe.
         public var expertOptions: HeterogeneousExperts.Options {

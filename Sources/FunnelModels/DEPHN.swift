@@ -58,10 +58,8 @@ public final class DEPHN: MultiTaskModel {
     public let tasks: [TaskSpec]
     public let embedding: FieldEmbedding
     public let experts: HeterogeneousExperts
-    /// Trainable-value gates per task (`gating: .trainableValue`), else empty.
-    public let valueGates: [TrainableValueGate]
-    /// Mapping gates per task (`gating: .mapping`), else empty.
-    public let mappingGates: [SoftmaxGate]
+    /// One gate per task over the public streams, of the kind `gating` names.
+    public let gates: [StreamGate]
     /// Per task, one tower per public stream (empty without `towerHidden`).
     public let towers: [[LeakyMLP]]
     public let publicHeads: [Linear]
@@ -82,17 +80,13 @@ public final class DEPHN: MultiTaskModel {
         self.experts = experts
         mappings = c.mappings.mappings
         let streams = Self.publicWidths(experts).flatMap { width in Array(repeating: width, count: c.mappings.mappings.count) }
-        switch c.gating {
-        case .trainableValue:
-            valueGates = tasks.indices.map { t in
-                TrainableValueGate(experts: streams.count / c.mappings.mappings.count, mappings: c.mappings.mappings.count,
-                                   normalization: c.gateNormalization, name: "gates.\(t)")
-            }
-            mappingGates = []
-        case .mapping:
-            valueGates = []
-            mappingGates = tasks.indices.map { t in
-                SoftmaxGate(inputWidth: embedding.outputWidth, experts: streams.count, name: "gates.\(t)", using: &rng)
+        gates = tasks.indices.map { t in
+            switch c.gating {
+            case .trainableValue:
+                .trainableValue(TrainableValueGate(experts: streams.count / c.mappings.mappings.count, mappings: c.mappings.mappings.count,
+                                                   normalization: c.gateNormalization, name: "gates.\(t)"))
+            case .mapping:
+                .mapping(SoftmaxGate(inputWidth: embedding.outputWidth, experts: streams.count, name: "gates.\(t)", using: &rng))
             }
         }
         towers = c.towerHidden.isEmpty ? [] : tasks.indices.map { t in
@@ -106,10 +100,7 @@ public final class DEPHN: MultiTaskModel {
         privateHeads = privateWidth == 0 ? [] : tasks.indices.map { t in Linear(privateWidth, 1, name: "private_heads.\(t)", using: &rng) }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.parameters + valueGates.flatMap(\.parameters) + mappingGates.flatMap(\.parameters)
-            + towers.joined().flatMap(\.parameters) + publicHeads.flatMap(\.parameters) + privateHeads.flatMap(\.parameters)
-    }
+    public var children: [any Module] { embedding; experts; gates.map(\.module); towers; publicHeads; privateHeads }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.sharedParameters }
 
@@ -154,7 +145,7 @@ public final class DEPHN: MultiTaskModel {
 
     /// Each task's gate values before the virtual gradient: `[1, K·P]` (trainable values) or `[B, K·P]`.
     private func rawGates(_ publicView: Variable, _ context: ForwardContext) -> [Variable] {
-        valueGates.isEmpty ? mappingGates.map { $0(publicView, context) } : valueGates.map { $0(context) }
+        gates.map { $0(publicView, context) }
     }
 
     /// The gates with Γ applied to their gradients, in training forwards with the virtual gradient on (values
@@ -186,5 +177,40 @@ public final class DEPHN: MultiTaskModel {
     private static func privateWidth(_ experts: HeterogeneousExperts) -> Int {
         let p = experts.options.placement
         return (p.dnnIsPublic ? 0 : experts.dnnWidth * experts.options.dnnExperts) + (p.crossFieldIsPublic ? 0 : 2 * experts.crossFieldWidth)
+    }
+}
+
+extension DEPHN {
+    /// One task's gate over the public streams (`gating`): trainable values `[1, K·P]`, or a mapping gate
+    /// softmax(Linear(E_sg^pub)) `[B, K·P]`. Both are named `gates.{t}`.
+    public enum StreamGate {
+        case trainableValue(TrainableValueGate)
+        case mapping(SoftmaxGate)
+
+        /// The gate as a module (its parameters).
+        public var module: any Module {
+            switch self {
+            case .trainableValue(let gate): gate
+            case .mapping(let gate): gate
+            }
+        }
+
+        /// The trainable-value gate, nil for a mapping gate.
+        public var trainableValue: TrainableValueGate? {
+            if case .trainableValue(let gate) = self { gate } else { nil }
+        }
+
+        /// The mapping gate, nil for a trainable-value gate.
+        public var mapping: SoftmaxGate? {
+            if case .mapping(let gate) = self { gate } else { nil }
+        }
+
+        /// The gate values for the public view `[B, D]` of a batch.
+        func callAsFunction(_ publicView: Variable, _ context: ForwardContext) -> Variable {
+            switch self {
+            case .trainableValue(let gate): gate(context)
+            case .mapping(let gate): gate(publicView, context)
+            }
+        }
     }
 }

@@ -79,11 +79,11 @@ extension DEPHN {
     public func inspection(on batch: Batch? = nil) -> DEPHNInspection {
         let names = publicExpertNames, p = mappings.count
         let values: [[Float]?] = tasks.indices.map { t in
-            if !valueGates.isEmpty { return valueGates[t].values.scalars }
+            if let gate = gates[t].trainableValue { return gate.values.scalars }
             guard let batch else { return nil }
             let context = ForwardContext.inference()
             let view = experts(embedding(batch, context), context).publicView
-            let gates = mappingGates[t](view, context).value
+            let gates = self.gates[t](view, context).value
             return (0..<gates.shape[1]).map { s in
                 Float((0..<gates.shape[0]).reduce(0.0) { $0 + Double(gates.pointer[$1 * gates.shape[1] + s]) } / Double(gates.shape[0]))
             }

@@ -58,8 +58,13 @@ public final class ESCM2: MultiTaskModel {
         /// How a continuous task is predicted (§14).
         public var regressionHead = RegressionHead.direct
 
-        public init(estimator: CounterfactualRegularizer.Estimator = .inversePropensity) {
-            self.estimator = estimator
+        public init() {}
+
+        /// The defaults with the doubly robust estimator (`escm2-dr`).
+        public static var doublyRobust: Configuration {
+            var c = Configuration()
+            c.estimator = .doublyRobust
+            return c
         }
 
         /// The regulariser these settings describe.
@@ -110,14 +115,7 @@ public final class ESCM2: MultiTaskModel {
         imputationTowers = imputed.enumerated().map { s, t in tower(tasks[t], "imputation_towers.\(s)", &rng) }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.flatMap(\.parameters) + gates.flatMap(\.parameters) + towers.flatMap(\.parameters)
-            + imputationGates.flatMap(\.parameters) + imputationTowers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] {
-        experts.flatMap(\.buffers) + towers.flatMap(\.buffers) + imputationTowers.flatMap(\.buffers)
-    }
+    public var children: [any Module] { embedding; experts; gates; towers; imputationGates; imputationTowers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) }
 

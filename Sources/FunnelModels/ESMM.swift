@@ -27,14 +27,7 @@ public final class ESMM: MultiTaskModel {
         /// How a continuous task is predicted (§14; default `.direct`).
         public var regressionHead = RegressionHead.direct
 
-        public init(embeddingWidth: Int = 16, towerWidths: [Int] = [256, 128, 64], batchNorm: Bool = true,
-                    dropout: Float = 0, regressionHead: RegressionHead = .direct) {
-            self.embeddingWidth = embeddingWidth
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-            self.regressionHead = regressionHead
-        }
+        public init() {}
     }
 
     public let configuration: Configuration
@@ -55,9 +48,7 @@ public final class ESMM: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters }
 

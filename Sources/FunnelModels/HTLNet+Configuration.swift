@@ -11,8 +11,8 @@ extension HTLNet {
     public enum CoreActivation: String, Codable, Sendable { case identity, softplus }
 
     /// Every switch of `htlnet.md` §8 that belongs to the model (the gradient-adjustment switches belong to the
-    /// training step, the core loss and target transform to the core task's `TaskSpec`). Missing keys decode to
-    /// the defaults.
+    /// training step, the core loss and target transform to the core task's `TaskSpec`). The registry merges a
+    /// partial configuration over these defaults.
     public struct Configuration: Codable, Equatable, Sendable {
         /// Embedding width d per field.
         public var embeddingWidth = 10
@@ -43,51 +43,6 @@ extension HTLNet {
         /// Shared bottom widths for `backbone == .sharedBottom`.
         public var sharedBottomWidths = [256, 128]
 
-        public init(embeddingWidth: Int = 10, towerWidths: [Int] = [128, 64, 32], batchNorm: Bool = false, dropout: Float = 0,
-                    labelEmbeddingWidth: Int = 10, fusionWidth: Int = 128, repLayer: RepresentationLayer = .first,
-                    transferLabels: Bool = true, transferRepresentations: Bool = true, fusion: Fusion = .attention,
-                    ifuIncludesOwn: Bool = false, stopGradientOnTransfer: Bool = true,
-                    labelSampling: LabelEmbedding.Sampling = .gumbelSoftmax, labelInference: LabelEmbedding.Inference = .expected,
-                    temperature: TemperatureSchedule = TemperatureSchedule(), coreActivation: CoreActivation = .identity,
-                    backbone: Backbone = .htlnet, sharedBottomWidths: [Int] = [256, 128]) {
-            self.embeddingWidth = embeddingWidth
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-            self.labelEmbeddingWidth = labelEmbeddingWidth
-            self.fusionWidth = fusionWidth
-            self.repLayer = repLayer
-            self.transferLabels = transferLabels
-            self.transferRepresentations = transferRepresentations
-            self.fusion = fusion
-            self.ifuIncludesOwn = ifuIncludesOwn
-            self.stopGradientOnTransfer = stopGradientOnTransfer
-            self.labelSampling = labelSampling
-            self.labelInference = labelInference
-            self.temperature = temperature
-            self.coreActivation = coreActivation
-            self.backbone = backbone
-            self.sharedBottomWidths = sharedBottomWidths
-        }
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Configuration()
-            func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-                try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-            }
-            self.init(
-                embeddingWidth: try value(.embeddingWidth, d.embeddingWidth), towerWidths: try value(.towerWidths, d.towerWidths),
-                batchNorm: try value(.batchNorm, d.batchNorm), dropout: try value(.dropout, d.dropout),
-                labelEmbeddingWidth: try value(.labelEmbeddingWidth, d.labelEmbeddingWidth),
-                fusionWidth: try value(.fusionWidth, d.fusionWidth), repLayer: try value(.repLayer, d.repLayer),
-                transferLabels: try value(.transferLabels, d.transferLabels),
-                transferRepresentations: try value(.transferRepresentations, d.transferRepresentations),
-                fusion: try value(.fusion, d.fusion), ifuIncludesOwn: try value(.ifuIncludesOwn, d.ifuIncludesOwn),
-                stopGradientOnTransfer: try value(.stopGradientOnTransfer, d.stopGradientOnTransfer),
-                labelSampling: try value(.labelSampling, d.labelSampling), labelInference: try value(.labelInference, d.labelInference),
-                temperature: try value(.temperature, d.temperature), coreActivation: try value(.coreActivation, d.coreActivation),
-                backbone: try value(.backbone, d.backbone), sharedBottomWidths: try value(.sharedBottomWidths, d.sharedBottomWidths))
-        }
+        public init() {}
     }
 }

@@ -119,17 +119,12 @@ public final class HTLNet: MultiTaskModel, TrainingScheduleAware {
         ownRepresentations = owns
     }
 
-    public var parameters: [Parameter] {
-        var result = embedding.parameters + (bottom?.parameters ?? [])
+    public var children: [any Module] {
+        embedding; bottom
         for t in tasks.indices {
-            result += towers[t].parameters + (ownRepresentations[t]?.parameters ?? [])
-            result += (representationFusions[t]?.parameters ?? []) + (labelFusions[t]?.parameters ?? [])
-            result += labelEmbeddings[t]?.parameters ?? []
+            towers[t]; ownRepresentations[t]; representationFusions[t]; labelFusions[t]; labelEmbeddings[t]
         }
-        return result
     }
-
-    public var buffers: [Parameter] { (bottom?.buffers ?? []) + towers.flatMap(\.buffers) }
 
     /// The embedding (and the shared bottom with `backbone == .sharedBottom`): what the gradient adjustment acts on.
     public var sharedParameters: [Parameter] { embedding.parameters + (bottom?.parameters ?? []) }

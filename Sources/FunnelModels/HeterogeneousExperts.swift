@@ -100,9 +100,9 @@ public final class HeterogeneousExperts: Module {
         self.field = field
     }
 
-    public var parameters: [Parameter] {
-        (attention?.parameters ?? []) + dnnGating.flatMap(\.parameters) + crossFieldGating.flatMap(\.parameters)
-            + dnn.joined().flatMap(\.parameters) + zip(cross, field).flatMap { $0.parameters + $1.parameters }
+    public var children: [any Module] {
+        attention; dnnGating; crossFieldGating; dnn
+        for (crossExpert, fieldExpert) in zip(cross, field) { crossExpert; fieldExpert }
     }
 
     /// Parameters of the public branches and experts (the shared MSA included).

@@ -36,34 +36,7 @@ public final class MMoE: MultiTaskModel {
         /// Hyperparameters of non-MLP experts.
         public var expertSettings = ExpertSettings()
 
-        public init(embeddingWidth: Int = 16, experts: Int = 8, expertWidths: [Int] = [256, 128], towerWidths: [Int] = [64],
-                    batchNorm: Bool = true, dropout: Float = 0, expertKind: ExpertKind = .mlp, expertKinds: [ExpertKind]? = nil,
-                    expertSettings: ExpertSettings = ExpertSettings()) {
-            self.embeddingWidth = embeddingWidth
-            self.experts = experts
-            self.expertWidths = expertWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-            self.expertKind = expertKind
-            self.expertKinds = expertKinds
-            self.expertSettings = expertSettings
-        }
-
-        /// Every key is optional; missing ones take the defaults above (so older configurations still decode).
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Configuration()
-            embeddingWidth = try c.decodeIfPresent(Int.self, forKey: .embeddingWidth) ?? d.embeddingWidth
-            experts = try c.decodeIfPresent(Int.self, forKey: .experts) ?? d.experts
-            expertWidths = try c.decodeIfPresent([Int].self, forKey: .expertWidths) ?? d.expertWidths
-            towerWidths = try c.decodeIfPresent([Int].self, forKey: .towerWidths) ?? d.towerWidths
-            batchNorm = try c.decodeIfPresent(Bool.self, forKey: .batchNorm) ?? d.batchNorm
-            dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? d.dropout
-            expertKind = try c.decodeIfPresent(ExpertKind.self, forKey: .expertKind) ?? d.expertKind
-            expertKinds = try c.decodeIfPresent([ExpertKind].self, forKey: .expertKinds)
-            expertSettings = try c.decodeIfPresent(ExpertSettings.self, forKey: .expertSettings) ?? d.expertSettings
-        }
+        public init() {}
 
         /// The kind of each expert, in order.
         public var kinds: [ExpertKind] { expertKinds ?? Array(repeating: expertKind, count: experts) }
@@ -97,11 +70,7 @@ public final class MMoE: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.flatMap(\.parameters) + gates.flatMap(\.parameters) + towers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { experts.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; experts; gates; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) }
 

@@ -41,25 +41,6 @@ public final class MTPHN: MultiTaskModel {
 
         public init() {}
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Configuration()
-            func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
-            embeddingWidth = try value(.embeddingWidth, d.embeddingWidth)
-            embeddingInit = try value(.embeddingInit, d.embeddingInit)
-            attentionHeads = try value(.attentionHeads, d.attentionHeads)
-            useSSG = try value(.useSSG, d.useSSG)
-            sharedAttention = try value(.sharedAttention, d.sharedAttention)
-            placement = try value(.placement, d.placement)
-            dnnExperts = try value(.dnnExperts, d.dnnExperts)
-            expertWidths = try value(.expertWidths, d.expertWidths)
-            leakySlope = try value(.leakySlope, d.leakySlope)
-            crossLayers = try value(.crossLayers, d.crossLayers)
-            fieldLayers = try value(.fieldLayers, d.fieldLayers)
-            residual = try value(.residual, d.residual)
-            towerWidths = try value(.towerWidths, d.towerWidths)
-        }
-
         public var expertOptions: HeterogeneousExperts.Options {
             var o = HeterogeneousExperts.Options()
             o.placement = placement
@@ -105,10 +86,7 @@ public final class MTPHN: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.parameters + crossFieldProjections.flatMap(\.parameters) + gates.flatMap(\.parameters)
-            + towers.flatMap(\.parameters)
-    }
+    public var children: [any Module] { embedding; experts; crossFieldProjections; gates; towers }
 
     public var sharedParameters: [Parameter] {
         embedding.parameters + experts.sharedParameters

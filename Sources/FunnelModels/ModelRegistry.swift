@@ -34,11 +34,17 @@ public struct ModelRegistry: Sendable {
                                                          summary: String) {
         precondition(!names.contains(name), "model '\(name)' is already registered")
         let defaultJSON: JSONValue
-        do { defaultJSON = try JSONValue(encoding: defaults) } catch { preconditionFailure("defaults of '\(name)' do not encode: \(error)") }
+        do { defaultJSON = try JSONValue(configuration: defaults) } catch { preconditionFailure("defaults of '\(name)' do not encode: \(error)") }
         entries.append(Entry(name: name, summary: summary, defaultConfiguration: defaultJSON,
                              adjustSearchSpace: { (Model.self as? any SearchSpaceDeclaring.Type)?.searchSpace(adjusting: $0) ?? $0 }) { json, features, tasks, rng in
             Model(configuration: try json.decode(as: Model.Configuration.self), features: features, tasks: tasks, using: &rng)
         })
+    }
+
+    /// Every model's full default configuration, by name: what `funnel compare --list-models --json` prints and
+    /// what the PyTorch twins read (`bench/model-defaults.json`).
+    public var defaultConfigurations: JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.defaultConfiguration) }))
     }
 
     /// Registered names in registration order.
@@ -94,9 +100,9 @@ public struct ModelRegistry: Sendable {
         registry.register(CGC.self, as: "cgc", defaults: .init(), summary: "task-specific and shared experts, one extraction level")
         registry.register(PLE.self, as: "ple", defaults: .init(), summary: "progressive layered extraction (stacked CGC levels)")
         registry.register(ESMM.self, as: "esmm", defaults: .init(), summary: "entire-space chain of conversion steps")
-        registry.register(ESCM2.self, as: "escm2-ips", defaults: .init(estimator: .inversePropensity),
+        registry.register(ESCM2.self, as: "escm2-ips", defaults: .init(),
                           summary: "ESMM with an inverse-propensity counterfactual regulariser")
-        registry.register(ESCM2.self, as: "escm2-dr", defaults: .init(estimator: .doublyRobust),
+        registry.register(ESCM2.self, as: "escm2-dr", defaults: .doublyRobust,
                           summary: "ESMM with a doubly robust counterfactual regulariser and imputation tower")
         registry.register(AITM.self, as: "aitm", defaults: .init(), summary: "adaptive information transfer with calibrator (official)")
         registry.register(AITM.self, as: "aitm-mtreclib", defaults: .mtreclib, summary: "adaptive information transfer (MTReclib variant)")

@@ -25,15 +25,7 @@ public final class OMoE: MultiTaskModel {
         public var batchNorm = true
         public var dropout: Float = 0
 
-        public init(embeddingWidth: Int = 16, experts: Int = 8, expertWidths: [Int] = [256, 128], towerWidths: [Int] = [64],
-                    batchNorm: Bool = true, dropout: Float = 0) {
-            self.embeddingWidth = embeddingWidth
-            self.experts = experts
-            self.expertWidths = expertWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-        }
+        public init() {}
     }
 
     public let configuration: Configuration
@@ -58,11 +50,7 @@ public final class OMoE: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embedding.parameters + experts.flatMap(\.parameters) + gate.parameters + towers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { experts.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; experts; gate; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) + gate.parameters }
 

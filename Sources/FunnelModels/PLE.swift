@@ -33,17 +33,7 @@ public final class PLE: MultiTaskModel {
         public var batchNorm = true
         public var dropout: Float = 0
 
-        public init(embeddingWidth: Int = 16, taskExperts: Int = 2, sharedExperts: Int = 2,
-                    expertDimsPerLevel: [[Int]] = [[256], [128]], towerWidths: [Int] = [64], batchNorm: Bool = true,
-                    dropout: Float = 0) {
-            self.embeddingWidth = embeddingWidth
-            self.taskExperts = taskExperts
-            self.sharedExperts = sharedExperts
-            self.expertDimsPerLevel = expertDimsPerLevel
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-        }
+        public init() {}
     }
 
     public let configuration: Configuration
@@ -72,9 +62,7 @@ public final class PLE: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + levels.flatMap(\.parameters) + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { levels.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; levels; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + levels.flatMap(\.sharedParameters) }
 

@@ -20,14 +20,7 @@ public final class SharedBottom: MultiTaskModel {
         public var batchNorm = true
         public var dropout: Float = 0
 
-        public init(embeddingWidth: Int = 16, bottomWidths: [Int] = [256, 128], towerWidths: [Int] = [64],
-                    batchNorm: Bool = true, dropout: Float = 0) {
-            self.embeddingWidth = embeddingWidth
-            self.bottomWidths = bottomWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-        }
+        public init() {}
     }
 
     public let configuration: Configuration
@@ -47,9 +40,7 @@ public final class SharedBottom: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] { embedding.parameters + bottom.parameters + towers.flatMap(\.parameters) }
-
-    public var buffers: [Parameter] { bottom.buffers + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embedding; bottom; towers }
 
     public var sharedParameters: [Parameter] { embedding.parameters + bottom.parameters }
 

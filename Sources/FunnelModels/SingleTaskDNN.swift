@@ -24,15 +24,7 @@ public final class SingleTaskDNN: MultiTaskModel {
         /// One embedding for all tasks: the "shared-embedding-only" baseline (ESMM without the chain). §2.
         public var shareEmbedding = false
 
-        public init(embeddingWidth: Int = 16, bottomWidths: [Int] = [256, 128], towerWidths: [Int] = [64],
-                    batchNorm: Bool = true, dropout: Float = 0, shareEmbedding: Bool = false) {
-            self.embeddingWidth = embeddingWidth
-            self.bottomWidths = bottomWidths
-            self.towerWidths = towerWidths
-            self.batchNorm = batchNorm
-            self.dropout = dropout
-            self.shareEmbedding = shareEmbedding
-        }
+        public init() {}
     }
 
     public let configuration: Configuration
@@ -61,11 +53,7 @@ public final class SingleTaskDNN: MultiTaskModel {
         }
     }
 
-    public var parameters: [Parameter] {
-        embeddings.flatMap(\.parameters) + bottoms.flatMap(\.parameters) + towers.flatMap(\.parameters)
-    }
-
-    public var buffers: [Parameter] { bottoms.flatMap(\.buffers) + towers.flatMap(\.buffers) }
+    public var children: [any Module] { embeddings; bottoms; towers }
 
     public var sharedParameters: [Parameter] { configuration.shareEmbedding ? embeddings[0].parameters : [] }
 

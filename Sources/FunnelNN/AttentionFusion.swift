@@ -28,7 +28,7 @@ public final class AttentionFusion: Module {
         key = Linear(inputWidth, width, name: qualified(name, "h3"), using: &rng)
     }
 
-    public var parameters: [Parameter] { value.parameters + query.parameters + key.parameters }
+    public var children: [any Module] { value; query; key }
 
     /// `inputs`: n ≥ 1 tensors `[B, inputWidth]` → the fused `[B, width]`.
     public func callAsFunction(_ inputs: [Variable], _ context: ForwardContext) -> Variable { attend(inputs, context).fused }

@@ -18,7 +18,7 @@ public final class AutoIntLayer: Module {
         self.residual = residual ? Linear(inputWidth, heads * headWidth, name: qualified(name, "residual"), bias: false, using: &rng) : nil
     }
 
-    public var parameters: [Parameter] { attention.parameters + (residual?.parameters ?? []) }
+    public var children: [any Module] { attention; residual }
 
     /// Output width H·d' per field.
     public var outputWidth: Int { attention.outputWidth }
@@ -51,15 +51,6 @@ public final class AutoInt: ExpertBlock {
             self.scaleScores = scaleScores
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Options()
-            layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
-            heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
-            headWidth = try c.decodeIfPresent(Int.self, forKey: .headWidth) ?? d.headWidth
-            residual = try c.decodeIfPresent(Bool.self, forKey: .residual) ?? d.residual
-            scaleScores = try c.decodeIfPresent(Bool.self, forKey: .scaleScores) ?? d.scaleScores
-        }
     }
 
     public let fieldCount: Int
@@ -81,7 +72,7 @@ public final class AutoInt: ExpertBlock {
         self.layers = layers
     }
 
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var children: [any Module] { layers }
     public var outputWidth: Int { fieldCount * (layers.last?.outputWidth ?? embeddingWidth) }
 
     public func callAsFunction(_ e: Variable, _ context: ForwardContext) -> Variable {

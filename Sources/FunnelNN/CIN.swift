@@ -30,13 +30,6 @@ public final class CIN: ExpertBlock {
             self.activation = activation
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Options()
-            layerSizes = try c.decodeIfPresent([Int].self, forKey: .layerSizes) ?? d.layerSizes
-            splitHalf = try c.decodeIfPresent(Bool.self, forKey: .splitHalf) ?? d.splitHalf
-            activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? d.activation
-        }
     }
 
     public let fieldCount: Int
@@ -65,7 +58,7 @@ public final class CIN: ExpertBlock {
         outputWidth = pooled
     }
 
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var children: [any Module] { layers }
 
     /// `e` `[B, F·d]` → p^+ `[B, outputWidth]`. Runs fields first (`[H, B·d]`): each layer is one GEMM.
     public func callAsFunction(_ e: Variable, _ context: ForwardContext) -> Variable {

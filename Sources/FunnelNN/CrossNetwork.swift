@@ -48,16 +48,6 @@ public final class CrossNetwork: ExpertBlock {
             self.residual = residual
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Options()
-            layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? defaults.layers
-            form = try c.decodeIfPresent(Form.self, forKey: .form)
-            rank = try c.decodeIfPresent(Int.self, forKey: .rank)
-            experts = try c.decodeIfPresent(Int.self, forKey: .experts) ?? defaults.experts
-            residual = try c.decodeIfPresent(Residual.self, forKey: .residual) ?? defaults.residual
-        }
-
         /// The form used for inputs of width `width`.
         public func resolvedForm(width: Int) -> Form { form ?? (width > 512 ? .lowRank : .full) }
 
@@ -81,7 +71,7 @@ public final class CrossNetwork: ExpertBlock {
         }
     }
 
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var children: [any Module] { layers }
     public var outputWidth: Int { width }
 
     /// `x0` `[B, D]` → `x_L` `[B, D]`.

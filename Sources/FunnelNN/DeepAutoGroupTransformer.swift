@@ -60,10 +60,11 @@ public final class DeepAutoGroupTransformer: Module {
         case induced(InducedSetAttention)
         case full(SetAttentionBlock)
 
-        var parameters: [Parameter] {
+        /// The layer as a module.
+        var module: any Module {
             switch self {
-            case .induced(let layer): return layer.parameters
-            case .full(let layer): return layer.parameters
+            case .induced(let layer): layer
+            case .full(let layer): layer
             }
         }
     }
@@ -104,9 +105,7 @@ public final class DeepAutoGroupTransformer: Module {
         }
     }
 
-    public var parameters: [Parameter] {
-        blocks.flatMap { ($0.attention?.parameters ?? []) + ($0.squeezeExcitation?.parameters ?? []) }
-    }
+    public var children: [any Module] { for block in blocks { block.attention?.module; block.squeezeExcitation } }
 
     /// The enhanced tokens and what each block did.
     public struct Result {

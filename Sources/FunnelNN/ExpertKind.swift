@@ -37,15 +37,6 @@ public struct ExpertSettings: Codable, Equatable, Sendable {
         self.cin = cin
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ExpertSettings()
-        cross = try c.decodeIfPresent(CrossNetwork.Options.self, forKey: .cross) ?? d.cross
-        nfmWidths = try c.decodeIfPresent([Int].self, forKey: .nfmWidths) ?? d.nfmWidths
-        autoInt = try c.decodeIfPresent(AutoInt.Options.self, forKey: .autoInt) ?? d.autoInt
-        fint = try c.decodeIfPresent(FieldInteraction.Options.self, forKey: .fint) ?? d.fint
-        cin = try c.decodeIfPresent(CIN.Options.self, forKey: .cin) ?? d.cin
-    }
 }
 
 extension ExpertKind {

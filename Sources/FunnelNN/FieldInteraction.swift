@@ -29,11 +29,6 @@ public final class FieldInteraction: ExpertBlock {
             self.mixing = mixing
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? 3
-            mixing = try c.decodeIfPresent(Mixing.self, forKey: .mixing) ?? .input
-        }
     }
 
     public let fieldCount: Int

@@ -8,7 +8,7 @@ public final class SoftmaxGate: Module {
         linear = Linear(inputWidth, experts, name: name, using: &rng)
     }
 
-    public var parameters: [Parameter] { linear.parameters }
+    public var children: [any Module] { linear }
 
     public func callAsFunction(_ x: Variable, _ context: ForwardContext) -> Variable {
         linear(x, context).softmax(alongAxis: -1)

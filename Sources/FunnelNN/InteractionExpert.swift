@@ -16,8 +16,7 @@ public final class InteractionExpert: ExpertBlock {
         projection = width.map { Linear(inner, $0, name: qualified(name, "projection"), using: &rng) }
     }
 
-    public var parameters: [Parameter] { block.parameters + (mlp?.parameters ?? []) + (projection?.parameters ?? []) }
-    public var buffers: [Parameter] { block.buffers + (mlp?.buffers ?? []) }
+    public var children: [any Module] { block; mlp; projection }
     public var outputWidth: Int { projection?.outputWidth ?? mlp?.outputWidth ?? block.outputWidth }
 
     public func callAsFunction(_ e: Variable, _ context: ForwardContext) -> Variable {

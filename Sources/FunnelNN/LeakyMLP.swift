@@ -25,7 +25,7 @@ public final class LeakyMLP: ExpertBlock {
         output = outputLayer ? Linear(width, 1, name: qualified(name, "output"), using: &rng) : nil
     }
 
-    public var parameters: [Parameter] { linears.flatMap(\.parameters) + (output?.parameters ?? []) }
+    public var children: [any Module] { linears; output }
 
     /// `hiddenWidth`, or 1 with an output layer.
     public var outputWidth: Int { output == nil ? hiddenWidth : 1 }

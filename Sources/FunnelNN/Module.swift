@@ -45,15 +45,26 @@ public final class ForwardContext {
 ///
 /// Names are dotted paths fixed at construction (`experts.3.linears.0.weight`), the same as the
 /// corresponding PyTorch `state_dict` keys, so checkpoints and parity fixtures line up.
+///
+/// A leaf (`Linear`, `BatchNorm`, …) lists its own `parameters` (and `buffers`). A composite declares its
+/// sub-modules once, in order, as `children`; its parameters and buffers are theirs, concatenated:
+/// ```swift
+/// public var children: [any Module] { embedding; experts; gates; towers }   // optionals and arrays allowed
+/// ```
 public protocol Module: AnyObject {
-    /// Trainable tensors, in a stable order.
+    /// The sub-modules whose parameters and buffers make up this module's, in a stable order (a leaf: none).
+    @ModuleChildren var children: [any Module] { get }
+    /// Trainable tensors, in a stable order (default: the children's).
     var parameters: [Parameter] { get }
-    /// State that is saved but not trained (batch-norm running statistics), in a stable order.
+    /// State that is saved but not trained (batch-norm running statistics), in a stable order (default: the
+    /// children's).
     var buffers: [Parameter] { get }
 }
 
 extension Module {
-    public var buffers: [Parameter] { [] }
+    public var children: [any Module] { [] }
+    public var parameters: [Parameter] { children.flatMap(\.parameters) }
+    public var buffers: [Parameter] { children.flatMap(\.buffers) }
 
     /// Total number of trainable scalars.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
@@ -62,6 +73,21 @@ extension Module {
     public var namedTensors: [String: Parameter] {
         Dictionary(uniqueKeysWithValues: (parameters + buffers).map { ($0.name, $0) })
     }
+}
+
+/// Builds a module's `children` from one line per part: a module, an optional module (absent: nothing), or an
+/// array of modules (nested arrays are joined), with `if`/`switch` for parts that depend on the configuration.
+@resultBuilder
+public enum ModuleChildren {
+    public static func buildExpression(_ module: any Module) -> [any Module] { [module] }
+    public static func buildExpression(_ module: (any Module)?) -> [any Module] { module.map { [$0] } ?? [] }
+    public static func buildExpression(_ modules: [any Module]) -> [any Module] { modules }
+    public static func buildExpression(_ modules: [[any Module]]) -> [any Module] { modules.flatMap { $0 } }
+    public static func buildBlock(_ parts: [any Module]...) -> [any Module] { parts.flatMap { $0 } }
+    public static func buildOptional(_ part: [any Module]?) -> [any Module] { part ?? [] }
+    public static func buildEither(first part: [any Module]) -> [any Module] { part }
+    public static func buildEither(second part: [any Module]) -> [any Module] { part }
+    public static func buildArray(_ parts: [[any Module]]) -> [any Module] { parts.flatMap { $0 } }
 }
 
 /// Joins a name prefix and a component (`"experts.0" + "linears"` → `experts.0.linears`).

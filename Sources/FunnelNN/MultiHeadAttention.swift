@@ -41,9 +41,7 @@ public final class MultiHeadAttention: Module {
         self.scaleScores = scaleScores
     }
 
-    public var parameters: [Parameter] {
-        query.parameters + key.parameters + value.parameters + (output?.parameters ?? [])
-    }
+    public var children: [any Module] { query; key; value; output }
 
     /// d_k.
     public var headWidth: Int { query.outputWidth / heads }

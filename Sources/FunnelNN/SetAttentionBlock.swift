@@ -40,10 +40,7 @@ public final class SetAttentionBlock: Module {
         norm2 = LayerNorm(width, name: qualified(name, "norm2"), epsilon: epsilon)
     }
 
-    public var parameters: [Parameter] {
-        query.parameters + key.parameters + value.parameters + output.parameters + norm1.parameters
-            + feedforward.flatMap(\.parameters) + norm2.parameters
-    }
+    public var children: [any Module] { query; key; value; output; norm1; feedforward; norm2 }
 
     /// `MAB(X, Y)`: `x` `[batch, nx, d]` attends over `y` `[batch, ny, d]` → `[batch, nx, d]`, with the attention
     /// weights `[batch, H, nx, ny]`.

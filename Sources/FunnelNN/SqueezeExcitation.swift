@@ -33,7 +33,7 @@ public final class SqueezeExcitation: Module {
         expand = Linear(bottleneck, fields, name: qualified(name, "expand"), using: &rng)
     }
 
-    public var parameters: [Parameter] { reduce.parameters + expand.parameters }
+    public var children: [any Module] { reduce; expand }
 
     /// `x` `[batch, F, d]` → the re-weighted tokens `[batch, F, d]` and the field weights `a` `[batch, F]`.
     public func callAsFunction(_ x: Variable, _ context: ForwardContext) -> (output: Variable, weights: Variable) {

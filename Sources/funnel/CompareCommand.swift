@@ -52,7 +52,14 @@ struct Compare: ParsableCommand {
     @Flag(help: "Continue an interrupted comparison in --out: finished runs are kept, the interrupted one resumes after its last epoch.")
     var resume = false
 
+    @Flag(help: "With --list-models: print every model's full default configuration as one JSON object (name → defaults).")
+    var json = false
+
     func run() throws {
+        if listModels, json {
+            print(String(decoding: try ModelRegistry.standard.defaultConfigurations.data(prettyPrinted: true), as: UTF8.self))
+            return
+        }
         if listModels {
             for entry in ModelRegistry.standard.entries { print("\(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(entry.summary)") }
             return

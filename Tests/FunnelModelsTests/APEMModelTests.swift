@@ -53,7 +53,14 @@ final class APEMModelTests: XCTestCase {
         }
         let apem = model(c)
         var rng = SeededGenerator(seed: 2)
-        let mmoe = MMoE(configuration: .init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4], batchNorm: true, dropout: 0.1),
+        let mmoe = MMoE(configuration: configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.experts = 3
+            $0.expertWidths = [8, 6]
+            $0.towerWidths = [4]
+            $0.batchNorm = true
+            $0.dropout = 0.1
+        },
                         features: Self.layout, tasks: Self.tasks, using: &rng)
         // Same parameters under APEM's names: experts ↔ patterns, gates ↔ selector.gates.
         let rename = { (name: String) in
@@ -173,7 +180,7 @@ final class APEMModelTests: XCTestCase {
 
     func testConfigurationDecodesPartialFilesWithDefaults() throws {
         let json = #"{"patternSelector": "static", "inducingPoints": 8, "attention": "sab", "feedForwardWidth": 24}"#
-        let c = try JSONDecoder().decode(APEMReconstruction.Configuration.self, from: Data(json.utf8))
+        let c: APEMReconstruction.Configuration = try registryConfiguration(APEMReconstruction.registryName, json)
         var expected = APEMReconstruction.Configuration()
         expected.patternSelector = .static
         expected.inducingPoints = 8
@@ -181,7 +188,7 @@ final class APEMModelTests: XCTestCase {
         expected.feedForwardWidth = 24
         XCTAssertEqual(c, expected)
         XCTAssertEqual(try JSONDecoder().decode(APEMReconstruction.Configuration.self, from: JSONEncoder().encode(c)), c)
-        XCTAssertThrowsError(try JSONDecoder().decode(APEMReconstruction.Configuration.self, from: Data(#"{"attention": "grouped"}"#.utf8)))
+        XCTAssertThrowsError(try registryConfiguration(APEMReconstruction.registryName, #"{"attention": "grouped"}"#) as APEMReconstruction.Configuration)
         XCTAssertTrue(c.summary.hasPrefix("APEM-reconstruction:"))
         XCTAssertTrue(c.summary.contains("selector=static") && c.summary.contains("attention=sab"), c.summary)
         XCTAssertEqual(APEMReconstruction.registryName, "apem-reconstruction")

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import FunnelCore
+import FunnelTestSupport
 import FunnelData
 import FunnelModels
 import FunnelNN
@@ -75,45 +76,71 @@ final class CTRModelTests: XCTestCase {
     }
 
     func testDCN() throws {
-        try check(DCN.self, DCNConfiguration(embeddingWidth: 4, crossLayers: 2, deepWidths: [8, 6]),
+        try check(DCN.self, configured(DCNConfiguration()) { $0.embeddingWidth = 4; $0.crossLayers = 2; $0.deepWidths = [8, 6] },
               components: ["cross.layers.1.weight", "deep.linears.1", "deep.norms.0", "output."], label: "DCN")
     }
 
     func testDCNV2Forms() throws {
         for form in [CrossNetwork.Form.full, .lowRank, .mixture] {
             let cross = CrossNetwork.Options(layers: 2, form: form, rank: 3, experts: 2)
-            try check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: cross, deepWidths: [8]),
+            try check(DCNV2.self, configured(DCNV2Configuration()) {
+                $0.embeddingWidth = 4
+                $0.cross = cross
+                $0.deepWidths = [8]
+            },
                   components: ["cross.layers.1.", "deep.linears.0", "output."], label: "DCN-V2 \(form)")
         }
-        try check(DCNV2.self, DCNV2Configuration(embeddingWidth: 4, cross: .init(layers: 2), structure: .stacked, deepWidths: [8]),
+        try check(DCNV2.self, configured(DCNV2Configuration()) {
+            $0.embeddingWidth = 4
+            $0.cross = .init(layers: 2)
+            $0.structure = .stacked
+            $0.deepWidths = [8]
+        },
               components: ["cross.layers.1.weight", "deep.linears.0", "output."], label: "DCN-V2 stacked")
     }
 
     func testNFM() throws {
-        try check(NFM.self, NFMConfiguration(embeddingWidth: 4, towerWidths: [8]),
+        try check(NFM.self, configured(NFMConfiguration()) { $0.embeddingWidth = 4; $0.towerWidths = [8] },
               components: ["linear.embedding.weight", "linear.dense_projection.weight", "bi_norm.", "tower.linears.0", "tower.output."],
               label: "NFM")
     }
 
     func testAutoIntPlus() throws {
-        try check(AutoIntPlus.self, AutoIntPlusConfiguration(embeddingWidth: 4, attention: .init(layers: 2, heads: 2, headWidth: 2), deepWidths: [8]),
+        try check(AutoIntPlus.self, configured(AutoIntPlusConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.attention = .init(layers: 2, heads: 2, headWidth: 2)
+            $0.deepWidths = [8]
+        },
               components: ["autoint.layers.1.attention.query.weight", "autoint.layers.0.residual.weight", "attention_output.", "deep.output."],
               label: "AutoInt+")
     }
 
     func testFINT() throws {
-        try check(FINT.self, FINTConfiguration(embeddingWidth: 4, interaction: .init(layers: 2), towerWidths: [8, 8]),
+        try check(FINT.self, configured(FINTConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.interaction = .init(layers: 2)
+            $0.towerWidths = [8, 8]
+        },
               components: ["fint.layers.1.weight", "fint.layers.1.scale", "tower.linears.1", "tower.output."], label: "FINT")
     }
 
     func testXDeepFM() throws {
-        try check(XDeepFM.self, XDeepFMConfiguration(embeddingWidth: 4, cin: .init(layerSizes: [4, 2]), deepWidths: [8]),
+        try check(XDeepFM.self, configured(XDeepFMConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.cin = .init(layerSizes: [4, 2])
+            $0.deepWidths = [8]
+        },
               components: ["linear.bias", "cin.layers.1.weight", "cin_output.", "deep.output."], label: "xDeepFM")
     }
 
     func testSharedEmbedding() throws {
         var rng = SeededGenerator(seed: 5)
-        let model = DCN(configuration: DCNConfiguration(embeddingWidth: 4, shareEmbedding: true, crossLayers: 1, deepWidths: [4]),
+        let model = DCN(configuration: configured(DCNConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.shareEmbedding = true
+            $0.crossLayers = 1
+            $0.deepWidths = [4]
+        },
                         features: SmallProblem.features, tasks: SmallProblem.tasks, using: &rng)
         XCTAssertEqual(model.sharedParameters.map(\.name), ["embedding.weight", "dense_projection.weight", "dense_projection.bias"])
         XCTAssertFalse(model.parameters.contains { $0.name.hasPrefix("networks.0.embedding") })
@@ -123,21 +150,22 @@ final class CTRModelTests: XCTestCase {
         XCTAssertTrue(grads[0].scalars.contains { $0 != 0 }, "the shared embedding receives every task's gradient")
     }
 
-    func testConfigurationsDecodeFromPartialJSON() throws {
-        let decoder = JSONDecoder()
-        XCTAssertEqual(try decoder.decode(DCNConfiguration.self, from: Data("{}".utf8)).deepWidths, [256, 128, 64])
-        let v2 = try decoder.decode(DCNV2Configuration.self, from: Data(#"{"cross": {"form": "lowRank", "rank": 16}, "structure": "stacked"}"#.utf8))
+    func testConfigurationsMergeFromPartialJSON() throws {
+        XCTAssertEqual(try (registryConfiguration("dcn", "{}") as DCNConfiguration).deepWidths, [256, 128, 64])
+        let v2: DCNV2Configuration = try registryConfiguration("dcn-v2", #"{"cross": {"form": "lowRank", "rank": 16}, "structure": "stacked"}"#)
         XCTAssertEqual(v2.cross.form, .lowRank)
         XCTAssertEqual(v2.cross.rank, 16)
         XCTAssertEqual(v2.structure, .stacked)
         XCTAssertEqual(v2.embeddingWidth, 16)
-        XCTAssertEqual(try decoder.decode(NFMConfiguration.self, from: Data(#"{"dropout": 0.2}"#.utf8)).dropout, 0.2)
-        XCTAssertEqual(try decoder.decode(AutoIntPlusConfiguration.self, from: Data(#"{"attention": {"scaleScores": true}}"#.utf8))
+        XCTAssertEqual(try (registryConfiguration("nfm", #"{"dropout": 0.2}"#) as NFMConfiguration).dropout, 0.2)
+        XCTAssertEqual(try (registryConfiguration("autoint", #"{"attention": {"scaleScores": true}}"#) as AutoIntPlusConfiguration)
             .attention, AutoInt.Options(scaleScores: true))
-        XCTAssertEqual(try decoder.decode(FINTConfiguration.self, from: Data("{}".utf8)).towerWidths, [300, 300, 300])
-        XCTAssertEqual(try decoder.decode(XDeepFMConfiguration.self, from: Data(#"{"shareEmbedding": true}"#.utf8)).shareEmbedding, true)
-        let encoded = try JSONEncoder().encode(XDeepFMConfiguration(cin: .init(layerSizes: [8, 4])))
-        XCTAssertEqual(try decoder.decode(XDeepFMConfiguration.self, from: encoded).cin.layerSizes, [8, 4])
+        XCTAssertEqual(try (registryConfiguration("fint", "{}") as FINTConfiguration).towerWidths, [300, 300, 300])
+        XCTAssertEqual(try (registryConfiguration("xdeepfm", #"{"shareEmbedding": true}"#) as XDeepFMConfiguration).shareEmbedding, true)
+        XCTAssertThrowsError(try registryConfiguration("xdeepfm", #"{"shareEmbeding": true}"#) as XDeepFMConfiguration,
+                             "a misspelt key is rejected")
+        let encoded = try JSONEncoder().encode(configured(XDeepFMConfiguration()) { $0.cin = .init(layerSizes: [8, 4]) })
+        XCTAssertEqual(try JSONDecoder().decode(XDeepFMConfiguration.self, from: encoded).cin.layerSizes, [8, 4])
     }
 }
 

@@ -59,37 +59,60 @@ final class CTRParityTests: XCTestCase {
     }
 
     func testDCN() throws {
-        try check("dcn", DCNConfiguration(embeddingWidth: 4, crossLayers: 2, deepWidths: [6]), as: DCN.self)
+        try check("dcn", configured(DCNConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.crossLayers = 2
+            $0.deepWidths = [6]
+        }, as: DCN.self)
     }
 
     func testDCNV2StackedLowRank() throws {
         try check("dcnv2_stacked_low_rank",
-                  DCNV2Configuration(embeddingWidth: 4, cross: .init(layers: 2, form: .lowRank, rank: 3), structure: .stacked,
-                                     deepWidths: [6]), as: DCNV2.self)
+                  configured(DCNV2Configuration()) {
+                      $0.embeddingWidth = 4
+                      $0.cross = .init(layers: 2, form: .lowRank, rank: 3)
+                      $0.structure = .stacked
+                      $0.deepWidths = [6]
+                  }, as: DCNV2.self)
     }
 
     func testNFM() throws {
-        try check("nfm", NFMConfiguration(embeddingWidth: 4, towerWidths: [6]), as: NFM.self)
+        try check("nfm", configured(NFMConfiguration()) { $0.embeddingWidth = 4; $0.towerWidths = [6] }, as: NFM.self)
     }
 
     func testAutoIntPlus() throws {
-        try check("autoint_plus", AutoIntPlusConfiguration(embeddingWidth: 4, attention: .init(layers: 2, heads: 2, headWidth: 2),
-                                                           deepWidths: [6]), as: AutoIntPlus.self)
+        try check("autoint_plus", configured(AutoIntPlusConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.attention = .init(layers: 2, heads: 2, headWidth: 2)
+            $0.deepWidths = [6]
+        }, as: AutoIntPlus.self)
     }
 
     func testFINT() throws {
-        try check("fint", FINTConfiguration(embeddingWidth: 4, interaction: .init(layers: 2), towerWidths: [6, 5]), as: FINT.self)
+        try check("fint", configured(FINTConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.interaction = .init(layers: 2)
+            $0.towerWidths = [6, 5]
+        }, as: FINT.self)
     }
 
     func testXDeepFM() throws {
-        try check("xdeepfm", XDeepFMConfiguration(embeddingWidth: 4, cin: .init(layerSizes: [4, 3]), deepWidths: [6]), as: XDeepFM.self)
+        try check("xdeepfm", configured(XDeepFMConfiguration()) {
+            $0.embeddingWidth = 4
+            $0.cin = .init(layerSizes: [4, 3])
+            $0.deepWidths = [6]
+        }, as: XDeepFM.self)
     }
 
     func testMMoEWithMixedExperts() throws {
         let settings = ExpertSettings(cross: .init(layers: 2, form: .lowRank, rank: 3), nfmWidths: [4],
                                       autoInt: .init(layers: 1, heads: 2, headWidth: 2), fint: .init(layers: 2), cin: .init(layerSizes: [4, 2]))
-        try check("mmoe_mixed", MMoE.Configuration(embeddingWidth: 4, expertWidths: [8, 6], towerWidths: [4],
-                                                   expertKinds: [.mlp, .dcn, .dcnV2, .nfm, .autoInt, .fint, .cin],
-                                                   expertSettings: settings), as: MMoE.self)
+        try check("mmoe_mixed", configured(MMoE.Configuration()) {
+            $0.embeddingWidth = 4
+            $0.expertWidths = [8, 6]
+            $0.towerWidths = [4]
+            $0.expertKinds = [.mlp, .dcn, .dcnV2, .nfm, .autoInt, .fint, .cin]
+            $0.expertSettings = settings
+        }, as: MMoE.self)
     }
 }

@@ -33,9 +33,11 @@ final class DEPHNParityTests: XCTestCase {
         return Setup(fixture: fixture, tasks: tasks, batch: batch)
     }
 
-    static func configuration<C: Decodable>(_ type: C.Type, _ fixture: ParityFixture) throws -> C {
+    /// The fixture's partial configuration of registry model `name`, merged over its defaults.
+    static func configuration<C: Decodable>(_ type: C.Type, of name: String, _ fixture: ParityFixture) throws -> C {
         let object = try XCTUnwrap(fixture.config["configuration"])
-        return try JSONDecoder().decode(C.self, from: JSONSerialization.data(withJSONObject: object))
+        let overrides = try JSONValue(data: JSONSerialization.data(withJSONObject: object))
+        return try ModelRegistry.standard.configuration(named: name, overrides: overrides).decode(as: C.self)
     }
 
     /// Loads the fixture's initial parameters after checking the names are exactly the state_dict keys.
@@ -135,7 +137,7 @@ final class DEPHNParityTests: XCTestCase {
     private func checkDEPHN(_ file: String) throws {
         let s = try Self.setup(file)
         var rng = SeededGenerator(seed: 1)
-        let model = DEPHN(configuration: try Self.configuration(DEPHN.Configuration.self, s.fixture), features: s.features,
+        let model = DEPHN(configuration: try Self.configuration(DEPHN.Configuration.self, of: DEPHN.registryName, s.fixture), features: s.features,
                           tasks: s.tasks, using: &rng)
         try Self.load(model, s.fixture)
         try Self.checkStep(model, s) { model.lastVirtualGradient }
@@ -159,7 +161,7 @@ final class DEPHNParityTests: XCTestCase {
     func testMTPHNMatchesPyTorch() throws {
         let s = try Self.setup("mtphn.json")
         var rng = SeededGenerator(seed: 1)
-        let model = MTPHN(configuration: try Self.configuration(MTPHN.Configuration.self, s.fixture), features: s.features,
+        let model = MTPHN(configuration: try Self.configuration(MTPHN.Configuration.self, of: MTPHN.registryName, s.fixture), features: s.features,
                           tasks: s.tasks, using: &rng)
         try Self.load(model, s.fixture)
         try Self.checkStep(model, s) { nil }
@@ -170,7 +172,7 @@ final class DEPHNParityTests: XCTestCase {
     func testGateGradientIsCoefficientTimesPlainGradient() throws {
         for file in ["dephn.json"] {
             let s = try Self.setup(file)
-            var configuration = try Self.configuration(DEPHN.Configuration.self, s.fixture)
+            var configuration = try Self.configuration(DEPHN.Configuration.self, of: DEPHN.registryName, s.fixture)
             configuration.virtualGradient = false
             var rng = SeededGenerator(seed: 1)
             let model = DEPHN(configuration: configuration, features: s.features, tasks: s.tasks, using: &rng)
@@ -178,7 +180,7 @@ final class DEPHNParityTests: XCTestCase {
             let tape = Tape()
             let output = model(s.batch, ForwardContext(tape: tape, mode: .training))
             XCTAssertNil(model.lastVirtualGradient)
-            for (t, gate) in model.valueGates.enumerated() {
+            for (t, gate) in model.gates.compactMap(\.trainableValue).enumerated() {
                 let plain = try s.fixture.tensor("plain_grad.gates.\(t)")
                 let scaled = try s.fixture.tensor("grad.gates.\(t)")
                 let gamma = try s.fixture.tensor("vg.coefficients.\(t)").reshaped(plain.shape)

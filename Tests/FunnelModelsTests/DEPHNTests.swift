@@ -56,7 +56,7 @@ final class DEPHNTests: XCTestCase {
         let batch = Self.batch()
         let scaled = Self.make(Self.small()), plain = Self.make(Self.small { $0.virtualGradient = false })
         var rng = SeededGenerator(seed: 3)
-        for (a, b) in zip(scaled.valueGates, plain.valueGates) {
+        for (a, b) in zip(scaled.gates.compactMap(\.trainableValue), plain.gates.compactMap(\.trainableValue)) {
             a.weight.value = Tensor(shape: [3, 2], values: (0..<6).map { _ in 1 + 0.5 * Float(rng.nextNormal()) })
             b.weight.value = a.weight.value.copy()
         }
@@ -74,7 +74,7 @@ final class DEPHNTests: XCTestCase {
         let record = try XCTUnwrap(scaled.lastVirtualGradient)
         XCTAssertNil(plain.lastVirtualGradient)
         for (i, parameter) in scaled.parameters.enumerated() {
-            guard let t = scaled.valueGates.firstIndex(where: { $0.weight === parameter }) else {
+            guard let t = scaled.gates.compactMap(\.trainableValue).firstIndex(where: { $0.weight === parameter }) else {
                 XCTAssertTrue(bitIdentical(grads[0][i], grads[1][i]), "\(parameter.name): only gate gradients change")
                 continue
             }
@@ -84,7 +84,8 @@ final class DEPHNTests: XCTestCase {
             XCTAssertEqual(grads[0][i].scalars, zip(grads[1][i].scalars, gamma).map { $0 * $1 }, "\(parameter.name) = Γ ⊙ plain")
             // Γ from the definition: addSqrt of |Pearson| and the gate difference, product over the other task.
             let x = try XCTUnwrap(LabelSimilarity.pearsonCorrelation(batch.labels(ofTask: 0).scalars, batch.labels(ofTask: 1).scalars))
-            let own = scaled.valueGates[t].values.scalars, other = scaled.valueGates[1 - t].values.scalars
+            let valueGates = scaled.gates.compactMap(\.trainableValue)
+            let own = valueGates[t].values.scalars, other = valueGates[1 - t].values.scalars
             let expected = zip(own, other).map { Float(VirtualGradientFunction.addSqrt(abs(x), min(1, abs(Double($0) - Double($1))))) }
             XCTAssertEqual(gamma, expected)
         }
@@ -120,7 +121,7 @@ final class DEPHNTests: XCTestCase {
             XCTAssertTrue(names.contains(expected), expected)
         }
         XCTAssertFalse(names.contains("attention.output.bias"))
-        XCTAssertEqual(model.valueGates[0].weight.value.shape, [3, 2], "K = 3 experts × P = 2 mappings")
+        XCTAssertEqual(model.gates.compactMap(\.trainableValue)[0].weight.value.shape, [3, 2], "K = 3 experts × P = 2 mappings")
         XCTAssertEqual(model.publicHeads[0].inputWidth, 3 * 2 * 6)
         XCTAssertEqual(model.privateHeads[0].inputWidth, 2 * 16)
         XCTAssertEqual(model.experts.cross[0].form, .combined)
@@ -135,7 +136,7 @@ final class DEPHNTests: XCTestCase {
     func testPlacementsAndSwitches() throws {
         let cfPublic = Self.make(Self.small { $0.placement = .dnnPublicCFPublic; $0.mappings = .rmSinCos })
         XCTAssertEqual(cfPublic.publicExpertNames, ["dnn.0", "dnn.1", "dnn.2", "cross", "field"])
-        XCTAssertEqual(cfPublic.valueGates[0].weight.value.shape, [5, 3])
+        XCTAssertEqual(cfPublic.gates.compactMap(\.trainableValue)[0].weight.value.shape, [5, 3])
         XCTAssertTrue(cfPublic.privateHeads.isEmpty)
         XCTAssertTrue(Set(cfPublic.sharedParameters.map(\.name)).isSuperset(of: ["ssg.cf.gate", "cross.layers.0.weight", "field.layers.0.scale"]))
 
@@ -143,7 +144,7 @@ final class DEPHNTests: XCTestCase {
         let names = Set(dnnPrivate.parameters.map(\.name))
         XCTAssertTrue(names.isSuperset(of: ["dnn.1.2.linears.0.weight", "cross.layers.1.bias", "gates.0.weight", "gates.1.bias"]))
         XCTAssertTrue(names.isDisjoint(with: ["attention.query.weight", "ssg.cf.gate", "gates.0"]))
-        XCTAssertEqual(dnnPrivate.mappingGates[0].linear.outputWidth, 2 * 2, "cross and field × RM, TM")
+        XCTAssertEqual(dnnPrivate.gates.compactMap(\.mapping)[0].linear.outputWidth, 2 * 2, "cross and field × RM, TM")
         XCTAssertEqual(dnnPrivate.privateHeads[0].inputWidth, 3 * 6)
         XCTAssertFalse(Set(dnnPrivate.sharedParameters.map(\.name)).contains("dnn.0.0.linears.0.weight"))
 
@@ -181,7 +182,7 @@ final class DEPHNTests: XCTestCase {
 
     func testConfigurationDecodesPartialJSON() throws {
         let json = #"{"placement": "dnnPrivateCFPublic", "vgFunction": "mulCos", "virtualGradientClip": 2.5, "towerHidden": [64]}"#
-        let c = try JSONDecoder().decode(DEPHN.Configuration.self, from: Data(json.utf8))
+        let c: DEPHN.Configuration = try registryConfiguration(DEPHN.registryName, json)
         XCTAssertEqual(c.placement, .dnnPrivateCFPublic)
         XCTAssertEqual(c.vgFunction, .mulCos)
         XCTAssertEqual(c.virtualGradientClip, 2.5)
@@ -193,14 +194,16 @@ final class DEPHNTests: XCTestCase {
         expected.towerHidden = [64]
         XCTAssertEqual(c, expected, "every other key keeps its default")
         XCTAssertEqual(try JSONDecoder().decode(DEPHN.Configuration.self, from: JSONEncoder().encode(c)), c)
-        XCTAssertThrowsError(try JSONDecoder().decode(DEPHN.Configuration.self, from: Data(#"{"gating": "attention"}"#.utf8)))
+        XCTAssertThrowsError(try registryConfiguration(DEPHN.registryName, #"{"gating": "attention"}"#) as DEPHN.Configuration)
+        XCTAssertThrowsError(try registryConfiguration(DEPHN.registryName, #"{"gatting": "mapping"}"#) as DEPHN.Configuration,
+                             "a misspelt key is rejected")
     }
 
     // MARK: Inspection
 
     func testInspectionReportsGatesCoefficientsAndSSGMeans() throws {
         let model = Self.make(Self.small())
-        model.valueGates[1].weight.value = Tensor(shape: [3, 2], values: [1.5, 0.25, 1, 1, 2, 0.75])
+        model.gates.compactMap(\.trainableValue)[1].weight.value = Tensor(shape: [3, 2], values: [1.5, 0.25, 1, 1, 2, 0.75])
         model.experts.crossFieldGating[0].gate.value = Tensor(repeating: 40, shape: [16])
         let before = model.inspection()
         XCTAssertNil(before.similarities)

@@ -31,8 +31,13 @@ final class HTLNetParityTests: XCTestCase {
     private func setup(_ name: String) throws -> Setup {
         let fixture = try ParityFixture(name, area: "models")
         let config = fixture.config, switches = config["switches"] as? [String: Any] ?? [:]
-        var c = HTLNet.Configuration(embeddingWidth: 4, towerWidths: [8, 6, 4], labelEmbeddingWidth: 3, fusionWidth: 5,
-                                     temperature: .constant(Float(config["tau"] as! Double)))
+        var c = configured(HTLNet.Configuration()) {
+            $0.embeddingWidth = 4
+            $0.towerWidths = [8, 6, 4]
+            $0.labelEmbeddingWidth = 3
+            $0.fusionWidth = 5
+            $0.temperature = .constant(Float(config["tau"] as! Double))
+        }
         if switches["fusion"] as? String == "concat" { c.fusion = .concat }
         if let stop = switches["stop_gradient"] as? Bool { c.stopGradientOnTransfer = stop }
         if switches["rep_layer"] as? String == "last" { c.repLayer = .last }

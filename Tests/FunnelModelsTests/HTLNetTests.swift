@@ -15,8 +15,13 @@ final class HTLNetTests: XCTestCase {
     static let tasks = [TaskSpec(name: "click", kind: .binary), TaskSpec(name: "long_view", kind: .binary, parent: "click"),
                         TaskSpec(name: "amount", kind: .continuous, parent: "long_view")]
     static func small(_ edit: (inout HTLNet.Configuration) -> Void = { _ in }) -> HTLNet.Configuration {
-        var c = HTLNet.Configuration(embeddingWidth: 4, towerWidths: [8, 6, 4], labelEmbeddingWidth: 3, fusionWidth: 5,
-                                     temperature: .constant(1.5))
+        var c = configured(HTLNet.Configuration()) {
+            $0.embeddingWidth = 4
+            $0.towerWidths = [8, 6, 4]
+            $0.labelEmbeddingWidth = 3
+            $0.fusionWidth = 5
+            $0.temperature = .constant(1.5)
+        }
         edit(&c)
         return c
     }
@@ -102,7 +107,7 @@ final class HTLNetTests: XCTestCase {
     }
 
     func testConfigurationDecodesMissingKeysAsDefaults() throws {
-        let decoded = try JSONDecoder().decode(HTLNet.Configuration.self, from: Data(#"{"fusion": "concat", "towerWidths": [4]}"#.utf8))
+        let decoded: HTLNet.Configuration = try registryConfiguration("htlnet", #"{"fusion": "concat", "towerWidths": [4]}"#)
         var expected = HTLNet.Configuration()
         expected.fusion = .concat
         expected.towerWidths = [4]

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import FunnelCore
+import FunnelTestSupport
 import FunnelData
 import FunnelModels
 import FunnelNN
@@ -18,8 +19,14 @@ final class MMoEExpertKindTests: XCTestCase {
     }
 
     func testHomogeneousDCNV2Experts() throws {
-        let m = model(.init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4], expertKind: .dcnV2,
-                            expertSettings: settings))
+        let m = model(configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.experts = 3
+            $0.expertWidths = [8, 6]
+            $0.towerWidths = [4]
+            $0.expertKind = .dcnV2
+            $0.expertSettings = settings
+        })
         let names = Set(m.parameters.map(\.name))
         // F = 5 fields of width 4: D = 20, full rank (D ≤ 512), projected to h = 6.
         for i in 0..<3 {
@@ -38,8 +45,14 @@ final class MMoEExpertKindTests: XCTestCase {
 
     func testHeterogeneousExperts() throws {
         let kinds: [ExpertKind] = [.mlp, .dcn, .dcnV2, .nfm, .autoInt, .fint, .cin]
-        let m = model(.init(embeddingWidth: 4, experts: 99, expertWidths: [8, 6], towerWidths: [4], expertKinds: kinds,
-                            expertSettings: settings))
+        let m = model(configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.experts = 99
+            $0.expertWidths = [8, 6]
+            $0.towerWidths = [4]
+            $0.expertKinds = kinds
+            $0.expertSettings = settings
+        })
         XCTAssertEqual(m.experts.count, kinds.count, "expertKinds overrides experts")
         XCTAssertEqual(m.gates[1].linear.weight.value.shape, [kinds.count, 20])
         let names = Set(m.parameters.map(\.name))
@@ -80,22 +93,45 @@ final class MMoEExpertKindTests: XCTestCase {
 
     func testOldConfigurationsStillDecode() throws {
         let old = #"{"embeddingWidth": 4, "experts": 3, "expertWidths": [8, 6], "towerWidths": [4], "batchNorm": true, "dropout": 0}"#
-        let c = try JSONDecoder().decode(MMoE.Configuration.self, from: Data(old.utf8))
+        let c: MMoE.Configuration = try registryConfiguration("mmoe", old)
         XCTAssertEqual(c.expertKind, .mlp)
         XCTAssertNil(c.expertKinds)
         XCTAssertEqual(c.kinds, [.mlp, .mlp, .mlp])
-        XCTAssertEqual(try JSONDecoder().decode(MMoE.Configuration.self, from: Data("{}".utf8)).experts, 8)
-        let mixed = try JSONDecoder().decode(MMoE.Configuration.self, from: Data(#"{"expertKinds": ["mlp", "autoInt"], "expertSettings": {"autoInt": {"heads": 1}}}"#.utf8))
+        XCTAssertEqual(try (registryConfiguration("mmoe", "{}") as MMoE.Configuration).experts, 8)
+        let mixed: MMoE.Configuration = try registryConfiguration("mmoe", #"{"expertKinds": ["mlp", "autoInt"], "expertSettings": {"autoInt": {"heads": 1}}}"#)
         XCTAssertEqual(mixed.kinds, [.mlp, .autoInt])
         XCTAssertEqual(mixed.expertSettings.autoInt.heads, 1)
+        XCTAssertEqual(mixed.expertSettings.autoInt.headWidth, 8, "nested options merge key by key")
         let roundTrip = try JSONDecoder().decode(MMoE.Configuration.self, from: JSONEncoder().encode(mixed))
         XCTAssertEqual(roundTrip.kinds, mixed.kinds)
     }
 
+    func testExpertSettingsMergeFromPartialJSON() throws {
+        let json = #"{"expertSettings": {"cross": {"form": "mixture"}, "autoInt": {"heads": 4}}}"#
+        let settings = try (registryConfiguration("mmoe", json) as MMoE.Configuration).expertSettings
+        XCTAssertEqual(settings.cross.form, .mixture)
+        XCTAssertEqual(settings.cross.layers, 3)
+        XCTAssertEqual(settings.autoInt.heads, 4)
+        XCTAssertEqual(settings.autoInt.headWidth, 8)
+        XCTAssertEqual(settings.nfmWidths, [64])
+        XCTAssertEqual(settings.cin, CIN.Options())
+    }
+
     func testMLPKindKeepsTheClassicModel() throws {
         // Same names, shapes and initial values as an MMoE built with the default kind: the parity model is unchanged.
-        let classic = model(.init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4]))
-        let explicit = model(.init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4], expertKinds: [.mlp, .mlp, .mlp]))
+        let classic = model(configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.experts = 3
+            $0.expertWidths = [8, 6]
+            $0.towerWidths = [4]
+        })
+        let explicit = model(configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.experts = 3
+            $0.expertWidths = [8, 6]
+            $0.towerWidths = [4]
+            $0.expertKinds = [.mlp, .mlp, .mlp]
+        })
         XCTAssertEqual(classic.parameters.map(\.name), explicit.parameters.map(\.name))
         XCTAssertTrue(classic.experts.allSatisfy { $0 is MLP })
         for (a, b) in zip(classic.parameters, explicit.parameters) { XCTAssertEqual(a.value.scalars, b.value.scalars, a.name) }

@@ -20,29 +20,16 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertTrue(registry.entries.allSatisfy { !$0.summary.isEmpty })
     }
 
-    /// `Tests/Fixtures/models/defaults.json` holds `bench/torch_models` DEFAULTS: every registry default
-    /// configuration must be the twin's (same keys, same values; Float values to float32 precision).
-    func testDefaultsMatchThePyTorchTwins() throws {
-        let url = ParityFixture.directory(area: "models").appendingPathComponent("defaults.json")
-        guard case .object(let file) = try JSONValue(data: Data(contentsOf: url)), case .object(let twins)? = file["defaults"] else {
-            return XCTFail("defaults.json has no defaults object")
-        }
-        // Every registry name is twinned in bench/torch_models (the CTR, DEPHN, HTLNet and APEM twins through the
-        // adapters of twins.py; their numerics are checked by their own parity fixtures).
-        XCTAssertEqual(Set(twins.keys), Set(registry.names))
-        // MMoE's expert-kind options are twinned by bench/torch_ctr.py (CTRParityTests), not by the registry twin,
-        // which builds MLP experts only: compare the rest, and check those options default to MLP experts.
-        let twinnedElsewhere: [String: Set<String>] = ["mmoe": ["expertKind", "expertKinds", "expertSettings"]]
-        for entry in registry.entries {
-            guard let twin = twins[entry.name] else { continue }
-            var swift = entry.defaultConfiguration
-            if let skipped = twinnedElsewhere[entry.name], case .object(var fields) = swift {
-                XCTAssertEqual(fields["expertKind"], .string("mlp"), entry.name)
-                for key in skipped { fields[key] = nil }
-                swift = .object(fields)
-            }
-            assertEquivalent(swift, twin, entry.name)
-        }
+    /// `bench/model-defaults.json`, the defaults the PyTorch twins read (`bench/torch_models` DEFAULTS), is exactly
+    /// what `funnel compare --list-models --json` prints: every registry model's full default configuration.
+    /// Regenerate it with `swift run funnel compare --list-models --json > bench/model-defaults.json`.
+    func testTwinDefaultsFileIsTheRegistrysDefaults() throws {
+        let url = ParityFixture.directory(area: "models").deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("bench/model-defaults.json")
+        let file = try JSONValue(data: Data(contentsOf: url))
+        XCTAssertEqual(file, registry.defaultConfigurations, "bench/model-defaults.json is stale")
+        guard case .object(let models) = file else { return XCTFail("not an object") }
+        XCTAssertEqual(Set(models.keys), Set(registry.names))
     }
 
     /// `defaults.json`'s `parameterCounts`: every twin, built at the registry defaults on the parity benchmark layout
@@ -79,21 +66,6 @@ final class ModelRegistryTests: XCTestCase {
         let trainer = try Trainer(model: model, tasks: tasks, configuration: TrainingConfiguration())
         for _ in 0..<5 { _ = try trainer.step(ModelTestInputs.batch(tasks: tasks), epoch: 0) }
         XCTAssertEqual(htlnet.temperature, 1, "the fifth step ran at step index 4: 4 · 0.5^2")
-    }
-
-    private func assertEquivalent(_ swift: JSONValue, _ python: JSONValue, _ path: String) {
-        switch (swift, python) {
-        case let (.object(a), .object(b)):
-            XCTAssertEqual(Set(a.keys), Set(b.keys), path)
-            for (key, value) in a where b[key] != nil { assertEquivalent(value, b[key]!, "\(path).\(key)") }
-        case let (.array(a), .array(b)):
-            XCTAssertEqual(a.count, b.count, path)
-            for (i, (x, y)) in zip(a, b).enumerated() { assertEquivalent(x, y, "\(path)[\(i)]") }
-        case let (.number(a), .number(b)):
-            XCTAssertEqual(Float(a), Float(b), path)
-        default:
-            XCTAssertEqual(swift, python, path)
-        }
     }
 
     func testPartialConfigurationIsMergedOverTheDefaults() throws {

@@ -15,8 +15,13 @@ final class ModelStructureTests: XCTestCase {
 
     func testPLEHasTheSharedGateOnlyBelowTheLastLevel() {
         var rng = SeededGenerator(seed: 1)
-        let c = PLE.Configuration(embeddingWidth: 4, taskExperts: 2, sharedExperts: 3, expertDimsPerLevel: [[8, 7], [6], [5]],
-                                  towerWidths: [4])
+        let c = configured(PLE.Configuration()) {
+            $0.embeddingWidth = 4
+            $0.taskExperts = 2
+            $0.sharedExperts = 3
+            $0.expertDimsPerLevel = [[8, 7], [6], [5]]
+            $0.towerWidths = [4]
+        }
         let tasks = ModelTestInputs.tasks(continuous: .squaredError)
         let ple = PLE(configuration: c, features: layout, tasks: tasks, using: &rng)
         XCTAssertEqual(ple.levels.map { $0.sharedGate != nil }, [true, true, false])
@@ -41,7 +46,11 @@ final class ModelStructureTests: XCTestCase {
 
     func testCGCIsOneLevelWithoutSharedGate() {
         var rng = SeededGenerator(seed: 1)
-        let cgc = CGC(configuration: .init(embeddingWidth: 4, expertWidths: [8], towerWidths: [4]), features: layout,
+        let cgc = CGC(configuration: configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.expertWidths = [8]
+            $0.towerWidths = [4]
+        }, features: layout,
                       tasks: ModelTestInputs.tasks(), using: &rng)
         XCTAssertNil(cgc.extraction.sharedGate)
         XCTAssertTrue(names(cgc.parameters).contains("task_experts.1.1.linears.0.weight"))
@@ -88,7 +97,11 @@ final class ModelStructureTests: XCTestCase {
         let batch = ModelTestInputs.batch(tasks: tasks)
         func model(_ head: RegressionHead) -> ESMM {
             var rng = SeededGenerator(seed: 4)
-            return ESMM(configuration: .init(embeddingWidth: 4, towerWidths: [8], regressionHead: head), features: layout,
+            return ESMM(configuration: configured(.init()) {
+                $0.embeddingWidth = 4
+                $0.towerWidths = [8]
+                $0.regressionHead = head
+            }, features: layout,
                         tasks: tasks, using: &rng)
         }
         let direct = model(.direct)(batch, .inference()), scaled = model(.expectedValue)(batch, .inference())
@@ -104,7 +117,7 @@ final class ModelStructureTests: XCTestCase {
     /// The regulariser exists only in training mode, reads the labels, and vanishes with λ_c = 0.
     func testESCM2RegularizerIsTrainingOnlyAndReadsLabels() throws {
         let tasks = ModelTestInputs.tasks()
-        var c = ESCM2.Configuration(estimator: .doublyRobust)
+        var c = configured(ESCM2.Configuration()) { $0.estimator = .doublyRobust }
         c.embeddingWidth = 4
         c.towerWidths = [8]
         c.batchNorm = false
@@ -128,12 +141,21 @@ final class ModelStructureTests: XCTestCase {
     func testSingleTaskEmbeddingSwitch() {
         var rng = SeededGenerator(seed: 1)
         let tasks = ModelTestInputs.tasks()
-        let separate = SingleTaskDNN(configuration: .init(embeddingWidth: 4, bottomWidths: [8], towerWidths: [4]),
+        let separate = SingleTaskDNN(configuration: configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.bottomWidths = [8]
+            $0.towerWidths = [4]
+        },
                                      features: layout, tasks: tasks, using: &rng)
         XCTAssertTrue(separate.sharedParameters.isEmpty)
         XCTAssertTrue(names(separate.parameters).isSuperset(of: ["embeddings.0.weight", "embeddings.1.weight",
                                                                   "dense_projections.1.bias"]))
-        let shared = SingleTaskDNN(configuration: .init(embeddingWidth: 4, bottomWidths: [8], towerWidths: [4], shareEmbedding: true),
+        let shared = SingleTaskDNN(configuration: configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.bottomWidths = [8]
+            $0.towerWidths = [4]
+            $0.shareEmbedding = true
+        },
                                    features: layout, tasks: tasks, using: &rng)
         XCTAssertEqual(names(shared.sharedParameters), ["embedding.weight", "dense_projection.weight", "dense_projection.bias"])
         XCTAssertFalse(names(shared.parameters).contains { $0.hasPrefix("embeddings.") })
@@ -143,7 +165,11 @@ final class ModelStructureTests: XCTestCase {
     func testSingleTaskModelsAreIndependent() {
         var rng = SeededGenerator(seed: 1)
         let tasks = ModelTestInputs.tasks()
-        let model = SingleTaskDNN(configuration: .init(embeddingWidth: 4, bottomWidths: [8], towerWidths: [4]),
+        let model = SingleTaskDNN(configuration: configured(.init()) {
+            $0.embeddingWidth = 4
+            $0.bottomWidths = [8]
+            $0.towerWidths = [4]
+        },
                                   features: layout, tasks: tasks, using: &rng)
         let tape = Tape()
         let output = model(ModelTestInputs.batch(tasks: tasks), ForwardContext(tape: tape, mode: .training))

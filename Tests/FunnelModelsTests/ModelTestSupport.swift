@@ -1,3 +1,4 @@
+import Foundation
 import FunnelCore
 import FunnelData
 import FunnelModels
@@ -48,4 +49,9 @@ enum ModelTestInputs {
         c["embeddingWidth"] = .number(4)
         return .object(c)
     }
+}
+
+/// Model `name`'s configuration from partial JSON text, as the registry reads it (merged over the defaults).
+func registryConfiguration<Configuration: Decodable>(_ name: String, _ json: String) throws -> Configuration {
+    try ModelRegistry.standard.configuration(named: name, overrides: JSONValue(data: Data(json.utf8))).decode(as: Configuration.self)
 }

@@ -196,15 +196,4 @@ final class ExpertKindTests: XCTestCase {
         XCTAssertNil((dcn as? InteractionExpert)?.projection, "no projection when the widths already agree")
         XCTAssertEqual((dcn as? InteractionExpert)?.block.parameters.first?.value.shape, [1, 6], "dcn is the vector form")
     }
-
-    func testSettingsDecodeFromPartialJSON() throws {
-        let json = #"{"cross": {"form": "mixture"}, "autoInt": {"heads": 4}}"#
-        let settings = try JSONDecoder().decode(ExpertSettings.self, from: Data(json.utf8))
-        XCTAssertEqual(settings.cross.form, .mixture)
-        XCTAssertEqual(settings.cross.layers, 3)
-        XCTAssertEqual(settings.autoInt.heads, 4)
-        XCTAssertEqual(settings.autoInt.headWidth, 8)
-        XCTAssertEqual(settings.nfmWidths, [64])
-        XCTAssertEqual(settings.cin, CIN.Options())
-    }
 }

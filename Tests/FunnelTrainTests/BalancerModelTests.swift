@@ -1,5 +1,6 @@
 import XCTest
 import FunnelCore
+import FunnelTestSupport
 import FunnelData
 import FunnelModels
 import FunnelNN
@@ -12,7 +13,12 @@ final class BalancerModelTests: XCTestCase {
 
     private func makeModel(seed: UInt64 = 17) -> MMoE {
         var rng = SeededGenerator(seed: seed)
-        let configuration = MMoE.Configuration(embeddingWidth: 4, experts: 2, expertWidths: [6], towerWidths: [4])
+        let configuration = configured(MMoE.Configuration()) {
+            $0.embeddingWidth = 4
+            $0.experts = 2
+            $0.expertWidths = [6]
+            $0.towerWidths = [4]
+        }
         return MMoE(configuration: configuration, features: FeatureLayout(vocabularySizes: [5, 7], numericCount: 2),
                     tasks: tasks, using: &rng)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import FunnelCore
+import FunnelTestSupport
 import FunnelData
 import FunnelModels
 import FunnelNN
@@ -25,7 +26,12 @@ final class CheckpointTests: XCTestCase {
 
     private func makeModel(seed: UInt64, experts: Int = 2) -> MMoE {
         var rng = SeededGenerator(seed: seed)
-        return MMoE(configuration: MMoE.Configuration(embeddingWidth: 4, experts: experts, expertWidths: [6], towerWidths: [4]),
+        return MMoE(configuration: configured(MMoE.Configuration()) {
+            $0.embeddingWidth = 4
+            $0.experts = experts
+            $0.expertWidths = [6]
+            $0.towerWidths = [4]
+        },
                     features: layout, tasks: tasks, using: &rng)
     }
 

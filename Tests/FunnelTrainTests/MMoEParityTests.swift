@@ -46,7 +46,14 @@ final class MMoEParityTests: XCTestCase {
     private func makeModel(_ fixture: ParityFixture) throws -> MMoE {
         var rng = SeededGenerator(seed: 5)
         let model = MMoE(
-            configuration: .init(embeddingWidth: 4, experts: 3, expertWidths: [8, 6], towerWidths: [4], batchNorm: true, dropout: 0),
+            configuration: configured(.init()) {
+                $0.embeddingWidth = 4
+                $0.experts = 3
+                $0.expertWidths = [8, 6]
+                $0.towerWidths = [4]
+                $0.batchNorm = true
+                $0.dropout = 0
+            },
             features: FeatureLayout(vocabularySizes: [5, 7, 3], numericCount: 4), tasks: Self.tasks, using: &rng)
         XCTAssertEqual(model.embedding.offsets, [0, 5, 12])
         let fixtureParameters = Set(fixture.names.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) })

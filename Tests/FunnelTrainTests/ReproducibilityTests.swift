@@ -14,8 +14,14 @@ import FunnelTrain
 /// (9,429 × 16 = 150,864 floats) is above the element-wise parallel threshold (2¹⁷, so Adam's update is split),
 /// and the first expert layer's GEMMs (64 × 64 × 656 ≈ 2.7M multiply-adds) are above the GEMM threshold (2¹⁸).
 final class ReproducibilityTests: XCTestCase {
-    private let configuration = MMoE.Configuration(embeddingWidth: 16, experts: 2, expertWidths: [64, 32], towerWidths: [16],
-                                                   batchNorm: true, dropout: 0.2)
+    private let configuration = configured(MMoE.Configuration()) {
+        $0.embeddingWidth = 16
+        $0.experts = 2
+        $0.expertWidths = [64, 32]
+        $0.towerWidths = [16]
+        $0.batchNorm = true
+        $0.dropout = 0.2
+    }
     private let steps = 3, rows = 64
 
     private struct Run {

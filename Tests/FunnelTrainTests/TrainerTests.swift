@@ -1,4 +1,5 @@
 import FunnelCore
+import FunnelTestSupport
 import FunnelData
 import FunnelModels
 import Foundation
@@ -16,8 +17,13 @@ final class TrainerTests: XCTestCase {
 
     private func model(_ tasks: [TaskSpec], _ layout: FeatureLayout, batchNorm: Bool = true, seed: UInt64 = 0) -> MMoE {
         var rng = SeededGenerator(seed: seed)
-        return MMoE(configuration: MMoE.Configuration(embeddingWidth: 16, experts: 3, expertWidths: [16], towerWidths: [8],
-                                                      batchNorm: batchNorm),
+        return MMoE(configuration: configured(MMoE.Configuration()) {
+            $0.embeddingWidth = 16
+            $0.experts = 3
+            $0.expertWidths = [16]
+            $0.towerWidths = [8]
+            $0.batchNorm = batchNorm
+        },
                     features: layout, tasks: tasks, using: &rng)
     }
 

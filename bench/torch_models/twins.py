@@ -1,7 +1,7 @@
 """Registry adapters for the twins written outside the baseline package: the single-task CTR models
 (bench/torch_ctr.py), DEPHN and MT-PHN (bench/torch_dephn.py), APEM-reconstruction (apem.py) and HTLNet
 (htlnet.py). Each takes (vocab, n_dense, tasks, cfg) with cfg the Swift Configuration as a camelCase dict (the
-registry defaults below, equal to Swift's, merged with overrides) and returns an Output, so that
+registry defaults of bench/model-defaults.json, written by Swift, merged with overrides) and returns an Output, so that
 `build_model(name, …)` covers every twinned registry name. A Swift option the twin does not implement is an error,
 never silently ignored. torch_ctr / torch_dephn import this package, so they are imported lazily here.
 """
@@ -12,46 +12,7 @@ from .apem import APEMReconstruction
 from .htlnet import HTLNet
 from .layers import Output, logit_output, task_head
 
-_CTR_COMMON = {"embeddingWidth": 16, "shareEmbedding": False, "batchNorm": True, "dropout": 0}
-CTR_DEFAULTS = {
-    "dcn": {**_CTR_COMMON, "crossLayers": 3, "deepWidths": [256, 128, 64]},
-    "dcn-v2": {**_CTR_COMMON, "cross": {"layers": 3, "experts": 4, "residual": "plain"}, "structure": "parallel",
-               "deepWidths": [256, 128, 64]},
-    "nfm": {**_CTR_COMMON, "towerWidths": [64], "biInteractionNorm": True},
-    "autoint": {**_CTR_COMMON, "attention": {"layers": 3, "heads": 2, "headWidth": 8, "residual": True,
-                                             "scaleScores": False}, "deepWidths": [256, 128, 64]},
-    "fint": {**_CTR_COMMON, "interaction": {"layers": 3, "mixing": "input"}, "towerWidths": [300, 300, 300]},
-    "xdeepfm": {**_CTR_COMMON, "cin": {"layerSizes": [128, 128], "splitHalf": True, "activation": "identity"},
-                "deepWidths": [256, 128, 64]},
-}
-DEPHN_DEFAULTS = {
-    "embeddingWidth": 16, "embeddingInit": "smallNormal", "attentionHeads": 2, "useSSG": True,
-    "sharedAttention": True, "placement": "dnnPublicCFPrivate", "publicExperts": 3, "expertWidths": [256, 128],
-    "leakySlope": 0.01, "crossLayers": 3, "fieldLayers": 3, "residual": "gated", "mappings": "rmTm",
-    "gating": "trainableValue", "gateNormalization": "none", "towerHidden": [], "outputCombination": "sumLogits",
-    "virtualGradient": True, "vgFunction": "addSqrt", "vgSimilarity": "pearson",
-    "constantLabelPolicy": "zeroCorrelation",
-}
-MTPHN_DEFAULTS = {
-    "embeddingWidth": 16, "embeddingInit": "smallNormal", "attentionHeads": 2, "useSSG": True,
-    "sharedAttention": True, "placement": "dnnPublicCFPrivate", "dnnExperts": 3, "expertWidths": [256, 128],
-    "leakySlope": 0.01, "crossLayers": 3, "fieldLayers": 3, "residual": "gated", "towerWidths": [64],
-}
-APEM_DEFAULTS = {
-    "embeddingWidth": 16, "useDGT": True, "attention": "isab", "inducingPoints": 4, "heads": 2, "dgtLayers": 2,
-    "useSE": True, "seReduction": 3, "seActivation": "sigmoid", "sePlacement": "afterAttention", "numPatterns": 6,
-    "patternWidths": [256, 128], "patternSharing": "shared", "taskSpecificPatterns": 2,
-    "patternSelector": "adaptive", "adaptiveSource": "flat", "towerWidths": [64], "batchNorm": True,
-    "dropout": 0.1, "outputMode": "entireSpace", "calibratorWeight": 0,
-}
-HTLNET_DEFAULTS = {
-    "embeddingWidth": 10, "towerWidths": [128, 64, 32], "batchNorm": False, "dropout": 0, "labelEmbeddingWidth": 10,
-    "fusionWidth": 128, "repLayer": "first", "transferLabels": True, "transferRepresentations": True,
-    "fusion": "attention", "ifuIncludesOwn": False, "stopGradientOnTransfer": True, "labelSampling": "gumbelSoftmax",
-    "labelInference": "expected", "temperature": {"initial": 10, "decay": 0.9, "interval": 5000, "minimum": 0.5},
-    "coreActivation": "identity", "backbone": "htlnet", "sharedBottomWidths": [256, 128],
-}
-
+CTR_MODELS = ["dcn", "dcn-v2", "nfm", "autoint", "fint", "xdeepfm"]
 
 def _require(condition, name, what):
     if not condition:

@@ -29,7 +29,7 @@ public final class AdaptiveInformationTransfer: Module {
         value = Linear(width, width, name: qualified(name, "value"), bias: bias, weightInitializer: weightInitializer, using: &rng)
     }
 
-    public var parameters: [Parameter] { query.parameters + key.parameters + value.parameters }
+    public var children: [any Module] { query; key; value }
 
     /// The projection matrices (what the official L2 penalty covers).
     public var weights: [Parameter] { [query.weight, key.weight, value.weight] }

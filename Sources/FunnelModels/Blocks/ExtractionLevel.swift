@@ -48,12 +48,7 @@ public final class ExtractionLevel: Module {
         outputWidth = expertWidths.last!
     }
 
-    public var parameters: [Parameter] {
-        taskExperts.joined().flatMap(\.parameters) + sharedExperts.flatMap(\.parameters)
-            + taskGates.flatMap(\.parameters) + (sharedGate?.parameters ?? [])
-    }
-
-    public var buffers: [Parameter] { taskExperts.joined().flatMap(\.buffers) + sharedExperts.flatMap(\.buffers) }
+    public var children: [any Module] { taskExperts; sharedExperts; taskGates; sharedGate }
 
     /// Parameters whose output reaches more than one task: the shared experts and, when this level feeds a next
     /// one, every expert (all are mixed by the shared gate) and the shared gate.

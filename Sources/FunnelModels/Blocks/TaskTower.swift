@@ -38,9 +38,7 @@ public final class TaskTower: Module {
                   dropouts: Array(repeating: dropout, count: hiddenWidths.count), task: task, name: name, using: &rng)
     }
 
-    public var parameters: [Parameter] { hidden.parameters + output.parameters }
-    public var buffers: [Parameter] { hidden.buffers }
-
+    public var children: [any Module] { hidden; output }
     /// Width of the output layer for `task`: 3 for a ZILN loss, else 1.
     public static func outputWidth(for task: TaskSpec) -> Int {
         task.loss == .zeroInflatedLognormal ? 3 : 1

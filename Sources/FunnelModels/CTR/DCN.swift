@@ -22,26 +22,7 @@ public struct DCNConfiguration: CTRConfiguration {
     public var batchNorm = true
     public var dropout: Float = 0
 
-    public init(embeddingWidth: Int = 16, shareEmbedding: Bool = false, crossLayers: Int = 3, deepWidths: [Int] = [256, 128, 64],
-                batchNorm: Bool = true, dropout: Float = 0) {
-        self.embeddingWidth = embeddingWidth
-        self.shareEmbedding = shareEmbedding
-        self.crossLayers = crossLayers
-        self.deepWidths = deepWidths
-        self.batchNorm = batchNorm
-        self.dropout = dropout
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        try decode(&embeddingWidth, .embeddingWidth, from: c)
-        try decode(&shareEmbedding, .shareEmbedding, from: c)
-        try decode(&crossLayers, .crossLayers, from: c)
-        try decode(&deepWidths, .deepWidths, from: c)
-        try decode(&batchNorm, .batchNorm, from: c)
-        try decode(&dropout, .dropout, from: c)
-    }
+    public init() {}
 }
 
 public struct DCNV2Configuration: CTRConfiguration {
@@ -56,28 +37,7 @@ public struct DCNV2Configuration: CTRConfiguration {
     public var batchNorm = true
     public var dropout: Float = 0
 
-    public init(embeddingWidth: Int = 16, shareEmbedding: Bool = false, cross: CrossNetwork.Options = .init(),
-                structure: Structure = .parallel, deepWidths: [Int] = [256, 128, 64], batchNorm: Bool = true, dropout: Float = 0) {
-        self.embeddingWidth = embeddingWidth
-        self.shareEmbedding = shareEmbedding
-        self.cross = cross
-        self.structure = structure
-        self.deepWidths = deepWidths
-        self.batchNorm = batchNorm
-        self.dropout = dropout
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        try decode(&embeddingWidth, .embeddingWidth, from: c)
-        try decode(&shareEmbedding, .shareEmbedding, from: c)
-        try decode(&cross, .cross, from: c)
-        try decode(&structure, .structure, from: c)
-        try decode(&deepWidths, .deepWidths, from: c)
-        try decode(&batchNorm, .batchNorm, from: c)
-        try decode(&dropout, .dropout, from: c)
-    }
+    public init() {}
 }
 
 public final class DCNNetwork: SingleTaskNetwork {
@@ -88,8 +48,7 @@ public final class DCNNetwork: SingleTaskNetwork {
                              stacked: false, deepWidths: c.deepWidths, batchNorm: c.batchNorm, dropout: c.dropout, name: name, using: &rng)
     }
 
-    public var parameters: [Parameter] { body.parameters }
-    public var buffers: [Parameter] { body.buffers }
+    public var children: [any Module] { body }
 
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable { body(e, context) }
 }
@@ -102,8 +61,7 @@ public final class DCNV2Network: SingleTaskNetwork {
                              deepWidths: c.deepWidths, batchNorm: c.batchNorm, dropout: c.dropout, name: name, using: &rng)
     }
 
-    public var parameters: [Parameter] { body.parameters }
-    public var buffers: [Parameter] { body.buffers }
+    public var children: [any Module] { body }
 
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable { body(e, context) }
 }
@@ -127,9 +85,7 @@ public final class CrossDeepBody: Module {
         output = Linear(outputInput, 1, name: qualified(name, "output"), using: &rng)
     }
 
-    public var parameters: [Parameter] { cross.parameters + (deep?.parameters ?? []) + output.parameters }
-    public var buffers: [Parameter] { deep?.buffers ?? [] }
-
+    public var children: [any Module] { cross; deep; output }
     /// `e` `[B, D]` → `[B]`.
     public func callAsFunction(_ e: Variable, _ context: ForwardContext) -> Variable {
         let crossed = cross(e, context)

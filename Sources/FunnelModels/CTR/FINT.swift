@@ -16,26 +16,7 @@ public struct FINTConfiguration: CTRConfiguration {
     public var batchNorm = true
     public var dropout: Float = 0
 
-    public init(embeddingWidth: Int = 16, shareEmbedding: Bool = false, interaction: FieldInteraction.Options = .init(),
-                towerWidths: [Int] = [300, 300, 300], batchNorm: Bool = true, dropout: Float = 0) {
-        self.embeddingWidth = embeddingWidth
-        self.shareEmbedding = shareEmbedding
-        self.interaction = interaction
-        self.towerWidths = towerWidths
-        self.batchNorm = batchNorm
-        self.dropout = dropout
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        try decode(&embeddingWidth, .embeddingWidth, from: c)
-        try decode(&shareEmbedding, .shareEmbedding, from: c)
-        try decode(&interaction, .interaction, from: c)
-        try decode(&towerWidths, .towerWidths, from: c)
-        try decode(&batchNorm, .batchNorm, from: c)
-        try decode(&dropout, .dropout, from: c)
-    }
+    public init() {}
 }
 
 public final class FINTNetwork: SingleTaskNetwork {
@@ -49,9 +30,7 @@ public final class FINTNetwork: SingleTaskNetwork {
                     outputLayer: true, name: qualified(name, "tower"), using: &rng)
     }
 
-    public var parameters: [Parameter] { interaction.parameters + tower.parameters }
-    public var buffers: [Parameter] { tower.buffers }
-
+    public var children: [any Module] { interaction; tower }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         tower(interaction(e, context), context)
     }

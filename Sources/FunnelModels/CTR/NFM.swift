@@ -22,26 +22,7 @@ public struct NFMConfiguration: CTRConfiguration {
     /// Dropout on f_BI and after each tower layer.
     public var dropout: Float = 0
 
-    public init(embeddingWidth: Int = 16, shareEmbedding: Bool = false, towerWidths: [Int] = [64], biInteractionNorm: Bool = true,
-                batchNorm: Bool = true, dropout: Float = 0) {
-        self.embeddingWidth = embeddingWidth
-        self.shareEmbedding = shareEmbedding
-        self.towerWidths = towerWidths
-        self.biInteractionNorm = biInteractionNorm
-        self.batchNorm = batchNorm
-        self.dropout = dropout
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        try decode(&embeddingWidth, .embeddingWidth, from: c)
-        try decode(&shareEmbedding, .shareEmbedding, from: c)
-        try decode(&towerWidths, .towerWidths, from: c)
-        try decode(&biInteractionNorm, .biInteractionNorm, from: c)
-        try decode(&batchNorm, .batchNorm, from: c)
-        try decode(&dropout, .dropout, from: c)
-    }
+    public init() {}
 }
 
 public final class NFMNetwork: SingleTaskNetwork {
@@ -60,9 +41,7 @@ public final class NFMNetwork: SingleTaskNetwork {
         dropout = c.dropout
     }
 
-    public var parameters: [Parameter] { linear.parameters + (norm?.parameters ?? []) + tower.parameters }
-    public var buffers: [Parameter] { (norm?.buffers ?? []) + tower.buffers }
-
+    public var children: [any Module] { linear; norm; tower }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         var pooled = pooling(e, context)
         if context.isTraining && dropout > 0 { pooled = pooled.dropout(rate: dropout, using: &context.rng) }

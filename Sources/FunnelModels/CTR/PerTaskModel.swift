@@ -53,13 +53,13 @@ public final class PerTaskModel<Network: SingleTaskNetwork>: MultiTaskModel {
         self.networks = networks
     }
 
-    public var parameters: [Parameter] {
-        configuration.shareEmbedding
-            ? embeddings[0].parameters + networks.flatMap(\.parameters)
-            : zip(embeddings, networks).flatMap { $0.parameters + $1.parameters }
+    public var children: [any Module] {
+        if configuration.shareEmbedding {
+            embeddings[0]; networks
+        } else {
+            for (embedding, network) in zip(embeddings, networks) { embedding; network }
+        }
     }
-
-    public var buffers: [Parameter] { networks.flatMap(\.buffers) }
 
     public var sharedParameters: [Parameter] { configuration.shareEmbedding ? embeddings[0].parameters : [] }
 
@@ -73,7 +73,3 @@ public final class PerTaskModel<Network: SingleTaskNetwork>: MultiTaskModel {
     }
 }
 
-/// Reads `key` if present, else keeps `value` (configurations decode from partial JSON).
-func decode<K: CodingKey, T: Decodable>(_ value: inout T, _ key: K, from container: KeyedDecodingContainer<K>) throws {
-    if let decoded = try container.decodeIfPresent(T.self, forKey: key) { value = decoded }
-}

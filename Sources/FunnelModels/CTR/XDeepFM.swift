@@ -16,26 +16,7 @@ public struct XDeepFMConfiguration: CTRConfiguration {
     public var batchNorm = true
     public var dropout: Float = 0
 
-    public init(embeddingWidth: Int = 16, shareEmbedding: Bool = false, cin: CIN.Options = .init(),
-                deepWidths: [Int] = [256, 128, 64], batchNorm: Bool = true, dropout: Float = 0) {
-        self.embeddingWidth = embeddingWidth
-        self.shareEmbedding = shareEmbedding
-        self.cin = cin
-        self.deepWidths = deepWidths
-        self.batchNorm = batchNorm
-        self.dropout = dropout
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        try decode(&embeddingWidth, .embeddingWidth, from: c)
-        try decode(&shareEmbedding, .shareEmbedding, from: c)
-        try decode(&cin, .cin, from: c)
-        try decode(&deepWidths, .deepWidths, from: c)
-        try decode(&batchNorm, .batchNorm, from: c)
-        try decode(&dropout, .dropout, from: c)
-    }
+    public init() {}
 }
 
 public final class XDeepFMNetwork: SingleTaskNetwork {
@@ -54,9 +35,7 @@ public final class XDeepFMNetwork: SingleTaskNetwork {
                   dropout: c.dropout, outputLayer: true, name: qualified(name, "deep"), using: &rng)
     }
 
-    public var parameters: [Parameter] { linear.parameters + cin.parameters + cinOutput.parameters + (deep?.parameters ?? []) }
-    public var buffers: [Parameter] { deep?.buffers ?? [] }
-
+    public var children: [any Module] { linear; cin; cinOutput; deep }
     public func callAsFunction(_ e: Variable, batch: Batch, _ context: ForwardContext) -> Variable {
         let z = linear(batch, context) + cinOutput(cin(e, context), context).reshaped([e.shape[0]])
         return deep.map { z + $0(e, context) } ?? z
