@@ -1,4 +1,5 @@
 import Foundation
+import FunnelData
 
 /// One self-contained HTML page about a finished comparison (or a single training run): the run summary, the
 /// metric table with paired differences against a baseline, learning curves, reliability diagrams, cumulative-gain
@@ -38,7 +39,7 @@ public struct RunReport {
     @discardableResult
     public func write(to directory: URL) throws -> URL {
         let url = directory.appendingPathComponent(Self.fileName)
-        try DurableFiles.replace(url.path, with: Data(html.utf8))
+        try OutputFile.write(Data(html.utf8), to: url, overwrite: true)
         return url
     }
 

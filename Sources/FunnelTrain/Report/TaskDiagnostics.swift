@@ -76,7 +76,7 @@ public struct TaskDiagnostics: Codable, Equatable, Sendable {
 
 /// What a run keeps for its report besides the test metrics: the per-epoch history, per-task test diagnostics and
 /// the model's inspection heat maps.
-public struct RunDetails: Codable, Sendable {
+public struct RunDetails: Codable, Equatable, Sendable {
     public var history: [EpochRecord]
     /// One entry per task, in task order.
     public var diagnostics: [TaskDiagnostics]

@@ -1,7 +1,7 @@
 /// Records of a training run, as logged to JSONL and returned by `Trainer.fit`.
 
 /// One epoch's outcome.
-public struct EpochRecord: Codable, Sendable {
+public struct EpochRecord: Codable, Equatable, Sendable {
     public var epoch: Int
     public var trainingLoss: [String: Double]
     public var validation: [String: [String: Double]]

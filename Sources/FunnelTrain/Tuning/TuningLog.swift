@@ -1,4 +1,5 @@
 import Foundation
+import FunnelData
 import FunnelModels
 
 /// `trials.jsonl`: the header line, then one line per finished trial and final run, in the order they finished. Each
@@ -63,7 +64,7 @@ final class TuningLog {
     }
 
     private func save() throws {
-        try DurableFiles.replace(url, with: Data(lines.joined(separator: [UInt8(ascii: "\n")])) + Data("\n".utf8))
+        try OutputFile.write(Data(lines.joined(separator: [UInt8(ascii: "\n")])) + Data("\n".utf8), to: url, overwrite: true)
     }
 
     private static func key(_ parts: CustomStringConvertible...) -> String { parts.map(\.description).joined(separator: "\u{1F}") }
@@ -87,18 +88,6 @@ final class TuningLog {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
     }()
-}
-
-extension DurableFiles {
-    /// Replaces the file at `url` with `data`: written and flushed under a temporary name in the same folder, then
-    /// renamed over it, so a reader sees the old or the new file, never a part.
-    static func replace(_ url: URL, with data: Data) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial").path
-        try? FileManager.default.removeItem(atPath: temporary)
-        try write(data, to: temporary)
-        try rename(temporary, to: url.path)
-        try syncDirectory(url.deletingLastPathComponent().path)
-    }
 }
 
 /// A tune that cannot start or continue.

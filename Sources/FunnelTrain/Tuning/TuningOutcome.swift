@@ -32,12 +32,12 @@ public struct TuningOutcome: Sendable {
             var relocated = runFile
             relocated.data = runFile.data?.relocated(from: dataBase, to: best)
             let url = best.appendingPathComponent("\(label).yaml")
-            try DurableFiles.replace(url, with: Data((Self.runFileComment(label) + relocated.yaml()).utf8))
+            try OutputFile.write(Data((Self.runFileComment(label) + relocated.yaml()).utf8), to: url, overwrite: true)
             files.append(url)
         }
         for (name, text) in [("tune.md", markdown(baseline: baseline)), ("search.md", searchMarkdown)] {
             let url = directory.appendingPathComponent(name)
-            try DurableFiles.replace(url, with: Data(text.utf8))
+            try OutputFile.write(Data(text.utf8), to: url, overwrite: true)
             files.append(url)
         }
         return files

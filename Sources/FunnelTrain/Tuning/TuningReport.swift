@@ -106,4 +106,3 @@ extension TuningOutcome {
 /// `1 epoch`, `3 epochs`.
 func epochs(_ count: Int) -> String { "\(count) epoch\(count == 1 ? "" : "s")" }
 
-private func signed(_ value: Double) -> String { (value >= 0 ? "+" : "−") + fixed(abs(value), 4) }
