@@ -48,33 +48,9 @@ public struct PairedDifference: Codable, Equatable, Sendable {
         }
     }
 
-    /// P(|T| ≥ |t|) for Student's t with `degreesOfFreedom`: the regularised incomplete beta I_{ν/(ν+t²)}(ν/2, 1/2).
+    /// P(|T| ≥ |t|) for Student's t with `degreesOfFreedom`: the regularised incomplete beta I_{ν/(ν+t²)}(ν/2, 1/2)
+    /// (the same function `PairedTest` uses).
     public static func twoSidedP(t: Double, degreesOfFreedom nu: Double) -> Double {
-        regularizedIncompleteBeta(a: nu / 2, b: 0.5, x: nu / (nu + t * t))
-    }
-
-    /// I_x(a, b) by its continued fraction (Numerical Recipes §6.4), using the symmetry for x > (a + 1)/(a + b + 2).
-    static func regularizedIncompleteBeta(a: Double, b: Double, x: Double) -> Double {
-        if x <= 0 { return 0 }
-        if x >= 1 { return 1 }
-        if x > (a + 1) / (a + b + 2) { return 1 - regularizedIncompleteBeta(a: b, b: a, x: 1 - x) }
-        let logBeta: Double = lgamma(a) + lgamma(b) - lgamma(a + b)
-        let front: Double = exp(a * log(x) + b * log(1 - x) - logBeta) / a
-        let tiny = 1e-300
-        var c = 1.0, d = 1 - (a + b) * x / (a + 1)
-        d = 1 / (abs(d) < tiny ? tiny : d)
-        var f = d
-        for m in 1...300 {
-            let m = Double(m)
-            for numerator in [m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)), -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))] {
-                d = 1 + numerator * d
-                d = 1 / (abs(d) < tiny ? tiny : d)
-                c = 1 + numerator / c
-                if abs(c) < tiny { c = tiny }
-                f *= c * d
-            }
-            if abs(c * d - 1) < 1e-14 { break }
-        }
-        return front * f
+        regularizedIncompleteBeta(nu / (nu + t * t), a: nu / 2, b: 0.5)
     }
 }
