@@ -13,9 +13,9 @@ for level in AVX512:zmm AVX2:ymm; do
     name=${level%%:*} register=${level##*:}
     object=$(find -L .build/release -path "*CFunnelKernels.build/Kernels$name.c.o" | head -n 1)
     [ -n "$object" ] || { echo "check-fma: no release object for Kernels$name.c; run 'swift build -c release' first"; exit 1; }
-    count=$(count_in "$object" fk_gemm_tile "vfmadd[0-9]+ps +.*%$register")
+    count=$(count_in "$object" fk_gemm_strips "vfmadd[0-9]+ps +.*%$register")
     echo "check-fma: $count vfmadd…ps $register instructions in the $name GEMM micro-kernel ($object)"
-    [ "$count" -ge 12 ] || { echo "check-fma: FAILED (expected ≥ 12 $register FMAs in fk_gemm_tile)"; status=1; }
+    [ "$count" -ge 12 ] || { echo "check-fma: FAILED (expected ≥ 12 $register FMAs in fk_gemm_strips)"; status=1; }
 done
 objects=$(find -L .build/release \( -path '*FunnelCore.build/*.o' -o -path '*CFunnelKernels.build/*.o' \))
 calls=$(for o in $objects; do objdump -dr "$o" | grep -E 'R_X86_64_PLT32\s+fmaf' || true; done | wc -l)

@@ -78,7 +78,7 @@ func packTransposedStrips(
     }
 }
 
-/// Copies `count` floats, inline for the tile sizes (a `memmove` call per 6 or 8 floats costs more than the copy).
+/// Copies `count` floats, inline for the tile sizes (a `memmove` call per 6, 8 or 12 floats costs more than the copy).
 @inline(__always)
 private func copyShort(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, _ count: Int) {
     switch count {
@@ -88,6 +88,9 @@ private func copyShort(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePo
     case 8, 16, 24, 32:
         var i = 0
         while i < count { store8(load8(source + i), target + i); i &+= 8 }
+    case 12:  // the narrow tile's strips
+        store8(load8(source), target)
+        target[8] = source[8]; target[9] = source[9]; target[10] = source[10]; target[11] = source[11]
     default:
         target.update(from: source, count: count)
     }
