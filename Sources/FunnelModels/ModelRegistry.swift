@@ -18,6 +18,8 @@ public struct ModelRegistry: Sendable {
         public let summary: String
         /// The full default configuration (what a partial configuration is merged over).
         public let defaultConfiguration: JSONValue
+        /// The model type's traits.
+        public let traits: ModelTraits
         fileprivate let build: @Sendable (JSONValue, FeatureLayout, [TaskSpec], inout SeededGenerator) throws -> any MultiTaskModel
     }
 
@@ -33,7 +35,7 @@ public struct ModelRegistry: Sendable {
         precondition(!names.contains(name), "model '\(name)' is already registered")
         let defaultJSON: JSONValue
         do { defaultJSON = try JSONValue(configuration: defaults) } catch { preconditionFailure("defaults of '\(name)' do not encode: \(error)") }
-        entries.append(Entry(name: name, summary: summary, defaultConfiguration: defaultJSON) { json, features, tasks, rng in
+        entries.append(Entry(name: name, summary: summary, defaultConfiguration: defaultJSON, traits: Model.traits) { json, features, tasks, rng in
             Model(configuration: try json.decode(as: Model.Configuration.self), features: features, tasks: tasks, using: &rng)
         })
     }

@@ -40,7 +40,7 @@ public struct Comparison {
         }
     }
 
-    /// Which runs record their model's inspection report (`ModelInspection`), for models that offer one.
+    /// Which runs record their model's inspection report (`MultiTaskModel.inspectionReport(on:)`), for models that offer one.
     public enum InspectionScope: String, Codable, Sendable {
         case none, firstSeed, everyRun
     }
@@ -92,7 +92,7 @@ public struct Comparison {
                                         validation: summary.validation, test: evaluation.metrics)
                 if inspection == .everyRun || (inspection == .firstSeed && index == 0) {
                     let rows = Array(0..<min(inspectionRows, test.rowCount))
-                    run.inspection = rows.isEmpty ? nil : ModelInspection.markdown(of: model, batch: test.batch(rows: rows))
+                    run.inspection = rows.isEmpty ? nil : model.inspectionReport(on: test.batch(rows: rows))
                 }
                 runs.append(run)
                 progress(run.line)
