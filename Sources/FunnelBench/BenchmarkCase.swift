@@ -16,7 +16,7 @@ public struct BenchmarkCase: Equatable, Sendable {
     /// The tasks a case trains.
     public enum Tasks: String, Sendable {
         /// The parity data's two binary tasks `task0`, `task1` (nested, task1 := task0 · task1, for models that
-        /// chain the funnel: `nestedLabelModels`).
+        /// chain the funnel: `ModelTraits.nestsLabels`).
         case twoBinary = "two"
         /// Those plus a continuous core task `amount` = task1 · (1 + u) (u uniform per row), standardised with the
         /// mean and deviation of the benchmark's batches, MSE — the regime HTLNet is built for.
@@ -39,35 +39,43 @@ public struct BenchmarkCase: Equatable, Sendable {
     public var overrides: [String: JSONValue]
     public var tasks: Tasks
     public var balancing: Balancing
+    /// Whether task1's labels are nested under task0's (the model's `ModelTraits.nestsLabels`).
+    public var nestsLabels: Bool
 
-    public init(label: String, model: String, overrides: [String: JSONValue], tasks: Tasks, balancing: Balancing) {
+    public init(label: String, model: String, overrides: [String: JSONValue], tasks: Tasks, balancing: Balancing,
+                nestsLabels: Bool = false) {
         self.label = label
         self.model = model
         self.overrides = overrides
         self.tasks = tasks
         self.balancing = balancing
+        self.nestsLabels = nestsLabels
     }
 
     /// The default rows of `funnel bench step`: the multi-task baselines and the single-task CTR models.
     public static let defaultSpecs = ["single-task", "shared-bottom", "omoe", "mmoe", "cgc", "ple", "esmm", "escm2-ips",
                                       "escm2-dr", "aitm", "dcn", "dcn-v2", "nfm", "autoint", "fint", "xdeepfm"]
 
-    /// Models trained on entire-space nested labels (task1 := task0 · task1), as the twins with `chained = True`.
-    public static let nestedLabelModels: Set<String> = ["esmm", "escm2-ips", "escm2-dr", "aitm", "aitm-mtreclib"]
-
     /// The parity case of registry model `name`: `embeddingWidth` 16 and `dropout` 0.2 where the configuration has
-    /// them — except HTLNet, whose towers keep the paper's (and the twin's) dropout 0 — with the model's natural
-    /// tasks and balancing (HTLNet: the amount core task and its own adjustment; the rest: two binary tasks, summed).
+    /// them, with the model's natural tasks and balancing (its `ModelTraits`): a model built for its own balancing
+    /// (HTLNet's adjustment) trains on the amount core task with it and keeps its towers' default dropout (HTLNet's
+    /// paper and twin: 0); the rest: two binary tasks, summed.
     public static func parity(_ name: String, registry: ModelRegistry = .standard) throws -> BenchmarkCase {
-        guard case .object(let defaults) = try registry.entry(named: name).defaultConfiguration else {
+        let entry = try registry.entry(named: name)
+        guard case .object(let defaults) = entry.defaultConfiguration else {
             throw BenchmarkCaseError.invalid(name, "the default configuration is not an object")
         }
+        let balancing = try entry.traits.defaultBalancing.map { method in
+            guard let balancing = Balancing(rawValue: method) else {
+                throw BenchmarkCaseError.invalid(name, "the benchmark has no balancing '\(method)'")
+            }
+            return balancing
+        } ?? .fixed
         var overrides: [String: JSONValue] = [:]
         if defaults["embeddingWidth"] != nil { overrides["embeddingWidth"] = .number(16) }
-        if defaults["dropout"] != nil { overrides["dropout"] = .number(name == "htlnet" ? 0 : 0.2) }
-        let isHTLNet = name == "htlnet"
-        return BenchmarkCase(label: name, model: name, overrides: overrides, tasks: isHTLNet ? .withAmount : .twoBinary,
-                             balancing: isHTLNet ? .htlnet : .fixed)
+        if let dropout = defaults["dropout"] { overrides["dropout"] = balancing == .fixed ? .number(0.2) : dropout }
+        return BenchmarkCase(label: name, model: name, overrides: overrides, tasks: balancing == .htlnet ? .withAmount : .twoBinary,
+                             balancing: balancing, nestsLabels: entry.traits.nestsLabels)
     }
 
     /// The case a spec names (see the type's documentation).
@@ -100,9 +108,6 @@ public struct BenchmarkCase: Equatable, Sendable {
         guard tasks == .withAmount else { return binary }
         return binary + [TaskSpec(name: "amount", kind: .continuous, parent: binary[1].name, targetTransform: .standardize)]
     }
-
-    /// Whether task1's labels are nested under task0's.
-    public var nestsLabels: Bool { Self.nestedLabelModels.contains(model) }
 
     /// `overrides` as compact JSON with sorted keys (the twin's `--config`).
     public var overridesJSON: String {

@@ -110,6 +110,9 @@ public final class AITM: MultiTaskModel {
 
     public var sharedParameters: [Parameter] { embedding.parameters + (tasks.count >= 3 ? attention.parameters : []) }
 
+    /// Trained on entire-space nested labels (the funnel chain).
+    public static var traits: ModelTraits { ModelTraits(nestsLabels: true) }
+
     public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput {
         let c = configuration
         let e = embedding(batch, context)

@@ -93,6 +93,9 @@ extension APEMReconstruction {
 
     /// Single-batch convenience.
     public func inspection(_ batch: Batch) -> APEMInspection { inspection([batch]) }
+
+    /// The pattern selection, SE field weights and field grouping over `batch`, as Markdown.
+    public func inspectionReport(on batch: Batch) -> String? { inspection(batch).report }
 }
 
 /// Column sums of a `[rows, n]` tensor, in Float64.

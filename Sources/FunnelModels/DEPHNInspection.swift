@@ -74,6 +74,9 @@ public struct DEPHNInspection: Codable, Equatable, Sendable {
 }
 
 extension DEPHN {
+    /// The gates, mappings and virtual-gradient coefficients over `batch`, as Markdown.
+    public func inspectionReport(on batch: Batch) -> String? { inspection(on: batch).markdown }
+
     /// The learned gates and SSG means. Trainable-value gates need no data; mapping gates are averaged over the
     /// rows of `batch` (their values are omitted without one).
     public func inspection(on batch: Batch? = nil) -> DEPHNInspection {

@@ -119,6 +119,9 @@ public final class ESCM2: MultiTaskModel {
 
     public var sharedParameters: [Parameter] { embedding.parameters + experts.flatMap(\.parameters) }
 
+    /// Trained on entire-space nested labels (the funnel chain).
+    public static var traits: ModelTraits { ModelTraits(nestsLabels: true) }
+
     public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput {
         let e = embedding(batch, context)
         let expertOutputs = experts.map { $0(e, context) }

@@ -52,6 +52,9 @@ public final class ESMM: MultiTaskModel {
 
     public var sharedParameters: [Parameter] { embedding.parameters }
 
+    /// Trained on entire-space nested labels (the funnel chain).
+    public static var traits: ModelTraits { ModelTraits(nestsLabels: true) }
+
     public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput {
         let e = embedding(batch, context)
         let raw = towers.map { $0.rawOutput(e, context) }

@@ -48,7 +48,7 @@ import FunnelNN
 ///
 /// Parameters: `embedding.weight`, `dense_projection.*`, `towers.t.{linears.i, output}.*`, `label_embeddings.t.weight`,
 /// `representation_fusions.t.{h1,h2,h3}.*`, `label_fusions.t.{h1,h2,h3}.*`, `own_representations.t.*`, `bottom.*`.
-public final class HTLNet: MultiTaskModel, TrainingScheduleAware {
+public final class HTLNet: MultiTaskModel {
     public let configuration: Configuration
     public let tasks: [TaskSpec]
     public let embedding: FieldEmbedding
@@ -131,6 +131,9 @@ public final class HTLNet: MultiTaskModel, TrainingScheduleAware {
 
     /// The core task's index (the last task).
     public var coreTask: Int { tasks.count - 1 }
+
+    /// HTLNet is built for its own gradient adjustment (`BalancingMethod.htlnet`).
+    public static var traits: ModelTraits { ModelTraits(defaultBalancing: "htlnet") }
 
     /// Sets τ from the schedule for the coming step.
     public func trainingProgress(step: Int, epoch: Int) {

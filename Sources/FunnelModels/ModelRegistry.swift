@@ -18,7 +18,9 @@ public struct ModelRegistry: Sendable {
         public let summary: String
         /// The full default configuration (what a partial configuration is merged over).
         public let defaultConfiguration: JSONValue
-        /// The model's search space from the generic one (`SearchSpaceDeclaring`; unchanged when it declares none).
+        /// The model type's traits.
+        public let traits: ModelTraits
+        /// The model's search space from the generic one (`MultiTaskModel.searchSpace(adjusting:)`).
         let adjustSearchSpace: @Sendable (SearchSpace) -> SearchSpace
         fileprivate let build: @Sendable (JSONValue, FeatureLayout, [TaskSpec], inout SeededGenerator) throws -> any MultiTaskModel
     }
@@ -35,8 +37,8 @@ public struct ModelRegistry: Sendable {
         precondition(!names.contains(name), "model '\(name)' is already registered")
         let defaultJSON: JSONValue
         do { defaultJSON = try JSONValue(configuration: defaults) } catch { preconditionFailure("defaults of '\(name)' do not encode: \(error)") }
-        entries.append(Entry(name: name, summary: summary, defaultConfiguration: defaultJSON,
-                             adjustSearchSpace: { (Model.self as? any SearchSpaceDeclaring.Type)?.searchSpace(adjusting: $0) ?? $0 }) { json, features, tasks, rng in
+        entries.append(Entry(name: name, summary: summary, defaultConfiguration: defaultJSON, traits: Model.traits,
+                             adjustSearchSpace: { Model.searchSpace(adjusting: $0) }) { json, features, tasks, rng in
             Model(configuration: try json.decode(as: Model.Configuration.self), features: features, tasks: tasks, using: &rng)
         })
     }

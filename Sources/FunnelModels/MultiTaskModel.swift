@@ -51,6 +51,37 @@ public protocol MultiTaskModel: Module {
 
     /// Parameters used by more than one task (what gradient-balancing methods act on).
     var sharedParameters: [Parameter] { get }
+
+    /// The type's traits (default: none).
+    static var traits: ModelTraits { get }
+
+    /// Called before every training step by trainers, for a forward pass that depends on how far training has
+    /// got (HTLNet's temperature annealing); evaluation uses whatever state the last call left. Default: nothing.
+    /// - Parameters:
+    ///   - step: optimiser steps taken so far (0 before the first step).
+    ///   - epoch: 0-based epoch the coming step belongs to.
+    func trainingProgress(step: Int, epoch: Int)
+
+    /// A Markdown report of what the model learned, over the rows of `batch` (DEPHN's gates, APEM's pattern
+    /// selection); nil (the default) for a model that offers none.
+    func inspectionReport(on batch: Batch) -> String?
+
+    /// What the model learned as heat maps over the rows of `batch` (gate weights per task × expert, APEM's
+    /// selector, HTLNet's fusion attention), for the run report; evaluation mode, no tape, the model unchanged.
+    /// Empty (the default) for a model that offers none. Each model's lives in `Inspection/<Model>+Heatmaps.swift`.
+    func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap]
+
+    /// This model's hyperparameter search space, given the generic one (`derived`: the dimensions
+    /// `SearchSpace.derived` finds in its default configuration, plus the training ones). Default: `derived`.
+    static func searchSpace(adjusting derived: SearchSpace) -> SearchSpace
+}
+
+extension MultiTaskModel {
+    public static var traits: ModelTraits { ModelTraits() }
+    public func trainingProgress(step: Int, epoch: Int) {}
+    public func inspectionReport(on batch: Batch) -> String? { nil }
+    public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] { [] }
+    public static func searchSpace(adjusting derived: SearchSpace) -> SearchSpace { derived }
 }
 
 extension TaskHead {

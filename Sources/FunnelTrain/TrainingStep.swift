@@ -6,7 +6,7 @@ import FunnelNN
 /// One optimisation step of a multi-task model on one batch, the unit `Trainer` repeats (and tests and benchmarks
 /// drive directly with their own noise stream):
 ///
-/// 1. `trainingProgress(step:epoch:)` for a `TrainingScheduleAware` model (HTLNet's temperature annealing);
+/// 1. the model's `trainingProgress(step:epoch:)` hook (HTLNet's temperature annealing);
 /// 2. forward in training mode on a fresh tape; per-task loss terms with masks, sample weights and the fitted
 ///    target scalings (`taskLossTerms`); a NaN/Inf loss throws `TrainingError.nonFinite` before any update;
 /// 3. the loss balancer's backward (fixed weights: one pass of Σ_t λ_t L_t + R; gradient methods such as PCGrad,
@@ -27,7 +27,7 @@ public final class TrainingStep {
     public var targetScalings: [TargetScaling]
     /// Clip the global gradient norm (all parameters, after balancing) at this value; nil = off.
     public var gradientClip: Float?
-    /// Steps taken so far: the `step` reported to `TrainingScheduleAware` models (settable when resuming).
+    /// Steps taken so far: the `step` reported to the model's `trainingProgress` hook (settable when resuming).
     public var stepsTaken = 0
     /// Data parallelism: sums the gradients over the ranks after the balancer, before clipping (nil: one process).
     public var gradientExchange: GradientExchange?
@@ -67,7 +67,7 @@ public final class TrainingStep {
     @discardableResult
     /// With `gradientExchange`, `globalRows` is the rows of the global batch (all ranks' slices; nil: this batch's).
     public func callAsFunction(_ batch: Batch, rng: inout SeededGenerator, epoch: Int = 0, globalRows: Int? = nil) throws -> Result {
-        (model as? TrainingScheduleAware)?.trainingProgress(step: stepsTaken, epoch: epoch)
+        model.trainingProgress(step: stepsTaken, epoch: epoch)
         let tape = Tape()
         let context = ForwardContext(tape: tape, mode: .training, rng: rng)
         let output = model(batch, context)

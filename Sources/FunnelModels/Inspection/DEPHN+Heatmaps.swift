@@ -1,7 +1,7 @@
 import FunnelCore
 import FunnelData
 
-extension DEPHN: HeatmapInspectable {
+extension DEPHN {
     /// The gate value of every task over every (public expert, mapping) pair.
     public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] {
         let inspection = inspection(on: batch)
@@ -14,7 +14,7 @@ extension DEPHN: HeatmapInspectable {
     }
 }
 
-extension MTPHN: HeatmapInspectable {
+extension MTPHN {
     /// Mean gate weight of every task over its experts: the public ones, then its own.
     public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] {
         let placement = configuration.placement, dnn = numberedLabels("dnn.", configuration.dnnExperts)
@@ -25,7 +25,7 @@ extension MTPHN: HeatmapInspectable {
     }
 }
 
-extension APEMReconstruction: HeatmapInspectable {
+extension APEMReconstruction {
     /// Mean pattern-selection weights per task (`own.j`: the task's own patterns) and mean SE weight per field.
     public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] {
         let inspection = inspection(batch)

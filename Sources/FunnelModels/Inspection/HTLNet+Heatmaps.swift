@@ -2,7 +2,7 @@ import FunnelCore
 import FunnelData
 import FunnelNN
 
-extension HTLNet: HeatmapInspectable {
+extension HTLNet {
     /// The mean attention of each later task's information fusion units over its sources: earlier tasks'
     /// representations (and its own projection, `own`), and earlier tasks' label embeddings.
     public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] {

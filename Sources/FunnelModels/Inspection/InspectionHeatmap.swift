@@ -25,13 +25,6 @@ public struct InspectionHeatmap: Codable, Equatable, Sendable {
     }
 }
 
-/// A model that can show what it learned as heat maps (the run report draws them). The one capability hook of
-/// inspections: a model implements it in its own `Inspection/<Model>+Heatmaps.swift`.
-public protocol HeatmapInspectable {
-    /// The model's heat maps over the rows of `batch`, in evaluation mode (no tape; the model is not changed).
-    func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap]
-}
-
 extension Tensor {
     /// Mean of every column of a `[rows, n]` tensor, in Float64.
     var columnMeans: [Double] {

@@ -2,7 +2,7 @@ import FunnelCore
 import FunnelData
 import FunnelNN
 
-extension MMoE: HeatmapInspectable {
+extension MMoE {
     /// Mean gate weight of every task over every expert.
     public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] {
         let context = ForwardContext.inference()

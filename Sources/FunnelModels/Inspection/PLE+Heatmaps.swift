@@ -2,7 +2,7 @@ import FunnelCore
 import FunnelData
 import FunnelNN
 
-extension PLE: HeatmapInspectable {
+extension PLE {
     /// Per extraction level, the mean weight each task gate gives its own experts (`own.i`) and the shared ones.
     public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] {
         let context = ForwardContext.inference()

@@ -60,10 +60,13 @@ public final class AnyMultiTaskModel: MultiTaskModel {
     public func callAsFunction(_ batch: Batch, _ context: ForwardContext) -> ModelOutput { model(batch, context) }
 }
 
-extension AnyMultiTaskModel: TrainingScheduleAware {
-    /// Passes training progress on to the wrapped model when it depends on it (HTLNet's Gumbel temperature), so
-    /// that trainers checking for `TrainingScheduleAware` see through the registry's wrapper.
-    public func trainingProgress(step: Int, epoch: Int) {
-        (model as? TrainingScheduleAware)?.trainingProgress(step: step, epoch: epoch)
-    }
+extension AnyMultiTaskModel {
+    /// Passes training progress on to the wrapped model.
+    public func trainingProgress(step: Int, epoch: Int) { model.trainingProgress(step: step, epoch: epoch) }
+
+    /// The wrapped model's report.
+    public func inspectionReport(on batch: Batch) -> String? { model.inspectionReport(on: batch) }
+
+    /// The wrapped model's heat maps.
+    public func inspectionHeatmaps(on batch: Batch) -> [InspectionHeatmap] { model.inspectionHeatmaps(on: batch) }
 }

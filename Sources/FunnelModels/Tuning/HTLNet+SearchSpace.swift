@@ -1,4 +1,4 @@
-extension HTLNet: SearchSpaceDeclaring {
+extension HTLNet {
     /// The generic space, with HTLNet's own gradient adjustment among the loss-balancing methods (htlnet.md §3.4).
     public static func searchSpace(adjusting derived: SearchSpace) -> SearchSpace {
         var space = derived

@@ -48,19 +48,6 @@ public struct SearchSpace: Equatable, Sendable {
     }
 }
 
-/// A model that declares its own search space. The registry's models need not conform: a search uses the space
-/// derived from the model's default configuration (`SearchSpace.derived`, plus the training dimensions) and lets a
-/// conforming model adjust it.
-public protocol SearchSpaceDeclaring {
-    /// This model's space, given the generic one (`derived`: its configuration's dimensions and the training ones).
-    static func searchSpace(adjusting derived: SearchSpace) -> SearchSpace
-}
-
-extension SearchSpaceDeclaring {
-    /// The generic space unchanged.
-    public static func searchSpace(adjusting derived: SearchSpace) -> SearchSpace { derived }
-}
-
 extension ModelRegistry.Entry {
     /// The model's search space: `derived` adjusted by the model when it declares its own.
     public func searchSpace(adjusting derived: SearchSpace) -> SearchSpace {

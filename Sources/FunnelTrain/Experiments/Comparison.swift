@@ -40,7 +40,7 @@ public struct Comparison {
         }
     }
 
-    /// Which runs record their model's inspection report (`ModelInspection`), for models that offer one.
+    /// Which runs record their model's inspection report (`MultiTaskModel.inspectionReport(on:)`), for models that offer one.
     public enum InspectionScope: String, Codable, Sendable {
         case none, firstSeed, everyRun
     }
@@ -118,8 +118,8 @@ public struct Comparison {
                     let rows = Array(0..<min(inspectionRows, test.rowCount))
                     if !rows.isEmpty {
                         let batch = test.batch(rows: rows)
-                        run.inspection = ModelInspection.markdown(of: model, batch: batch)
-                        heatmaps = ModelInspection.heatmaps(of: model, batch: batch)
+                        run.inspection = model.inspectionReport(on: batch)
+                        heatmaps = model.inspectionHeatmaps(on: batch)
                     }
                 }
                 run.details = RunDetails(summary: summary, test: evaluation, tasks: tasks, heatmaps: heatmaps)

@@ -95,7 +95,7 @@ public struct TrainingRun {
                                 steps: summary.steps, trainingSeconds: seconds, parameters: model.parameterCount,
                                 validation: summary.validation, test: test.metrics)
         run.details = RunDetails(summary: summary, test: test, tasks: data.tasks,
-                                 heatmaps: rows.isEmpty ? [] : ModelInspection.heatmaps(of: model, batch: data.test.batch(rows: rows)))
+                                 heatmaps: rows.isEmpty ? [] : model.inspectionHeatmaps(on: data.test.batch(rows: rows)))
         var comparison = ComparisonOutcome(models: [choice.displayName], tasks: data.tasks.map(\.name), seeds: [training.seed], runs: [run],
                                            specifications: [.init(name: choice.displayName, specification: model.specification,
                                                                   balancing: training.balancing)],

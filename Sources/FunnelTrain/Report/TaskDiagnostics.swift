@@ -80,7 +80,7 @@ public struct RunDetails: Codable, Equatable, Sendable {
     public var history: [EpochRecord]
     /// One entry per task, in task order.
     public var diagnostics: [TaskDiagnostics]
-    /// Empty for models without `HeatmapInspectable`, or runs the comparison did not inspect.
+    /// Empty for models without heat maps (`MultiTaskModel.inspectionHeatmaps(on:)`), or runs the comparison did not inspect.
     public var heatmaps: [InspectionHeatmap]
 
     public init(history: [EpochRecord], diagnostics: [TaskDiagnostics], heatmaps: [InspectionHeatmap]) {
