@@ -22,7 +22,7 @@ public struct SearchSpace: Equatable, Sendable {
 
     /// The model dimensions derived from a default configuration: `embeddingWidth` (½×, 1×, 2×), every non-empty
     /// integer array whose key ends in `Widths` (each width ½×, 1×, 2×), `dropout` (0, 0.1, 0.2, 0.3) and
-    /// `batchNorm` (off, on). Top-level keys only; a model adds others through `SearchSpaceDeclaring`.
+    /// `batchNorm` (off, on). Top-level keys only; a model adds others through `MultiTaskModel.searchSpace(adjusting:)`.
     public static func derived(fromDefaults defaults: JSONValue) -> SearchSpace {
         guard case .object(let object) = defaults else { return SearchSpace() }
         var space = SearchSpace()

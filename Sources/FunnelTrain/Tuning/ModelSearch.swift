@@ -6,7 +6,7 @@ import FunnelModels
 /// search space over everything it does not pin, and the trials drawn from that space.
 ///
 /// The space is, in order: the dimensions derived from the model's configuration (`SearchSpace.derived`) plus the
-/// training ones (`TrainingDimension`), adjusted by the model (`SearchSpaceDeclaring`); minus the keys the choice
+/// training ones (`TrainingDimension`), adjusted by the model (`MultiTaskModel.searchSpace(adjusting:)`); minus the keys the choice
 /// pins; then the space file's dimensions for this model.
 public struct ModelSearch: Sendable {
     public let choice: RunConfiguration.ModelChoice
