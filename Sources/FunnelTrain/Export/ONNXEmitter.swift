@@ -105,9 +105,9 @@ struct ONNXEmitter {
         }
     }
 
-    /// The single live consumer of `node`, if it has exactly one and is not folded.
+    /// The single live consumer of `node`, if it has exactly one and it is an op (not a graph output).
     func soleConsumer(of node: Int) -> Int? {
-        guard let list = consumers[node], list.count == 1 else { return nil }
+        guard let list = consumers[node], list.count == 1, list[0] >= 0 else { return nil }
         return list[0]
     }
 
