@@ -70,6 +70,6 @@ if withMPI {
             name: "funnel-mpi",
             dependencies: ["FunnelMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
-        .testTarget(name: "FunnelMPITests", dependencies: ["FunnelTrain"], swiftSettings: fast),
+        .testTarget(name: "FunnelMPITests", dependencies: ["FunnelBench"], swiftSettings: fast),
     ]
 }
