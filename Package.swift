@@ -80,6 +80,6 @@ if withMPI {
         .executableTarget(
             name: "funnel-mpi",
             dependencies: ["FunnelMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "FunnelMPITests", dependencies: ["FunnelTrain"]),
+        .testTarget(name: "FunnelMPITests", dependencies: ["FunnelBench"]),
     ]
 }

@@ -55,27 +55,8 @@ public struct DataParallelBenchmark {
         return rows
     }
 
-    public enum Failure: Error, CustomStringConvertible {
-        case exited(String, Int32)
-        public var description: String {
-            switch self { case let .exited(name, status): return "\(name) exited with status \(status)" }
-        }
-    }
-
-    /// Runs `executable` and decodes the JSON object it prints last.
-    static func report(_ executable: URL, _ arguments: [String]) throws -> [String: Double] {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure.exited(executable.lastPathComponent, process.terminationStatus)
-        }
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "{}"
-        return try JSONDecoder().decode([String: Double].self, from: Data(line.utf8))
+    /// The report `funnel-mpi train` prints (its last line, JSON).
+    public static func report(_ executable: URL, _ arguments: [String]) throws -> [String: Double] {
+        try ChildProcess.lastJSONLine(of: executable, arguments)
     }
 }

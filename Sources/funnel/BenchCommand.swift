@@ -136,19 +136,10 @@ extension Bench {
 
         /// One Funnel measurement in a child process of this executable (so each run's peak RSS is its own).
         private func runIsolated(_ benchCase: BenchmarkCase, threads: Int) throws -> TrainingBenchmark.Result {
-            let process = Process()
-            process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
-            process.arguments = ["bench", "step", "--emit-json", "--models", benchCase.label, "--threads", "\(threads)",
-                                 "--steps", "\(steps)", "--warmup", "\(warmup)"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw ValidationError("Funnel run of \(benchCase.label) exited with status \(process.terminationStatus)")
-            }
-            return try JSONDecoder().decode(TrainingBenchmark.Result.self, from: data)
+            let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+            return try ChildProcess.lastJSONLine(
+                of: executable, ["bench", "step", "--emit-json", "--models", benchCase.label, "--threads", "\(threads)",
+                                 "--steps", "\(steps)", "--warmup", "\(warmup)"])
         }
     }
 }

@@ -97,17 +97,10 @@ extension Bench {
 
         /// One measurement in a child process of this executable.
         private func runIsolated(_ size: Int) throws -> ScaleBenchmark.Result {
-            let process = Process()
-            process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
-            process.arguments = ["bench", "scale", "--emit-json", "\(size)", "--threads", "\(threads)", "--batch-size", "\(batchSize)",
-                                 "--steps", "\(steps)", "--warmup", "\(warmup)"] + (dense ? ["--dense"] : [])
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw ValidationError("run of \(size) rows exited with status \(process.terminationStatus)") }
-            return try JSONDecoder().decode(ScaleBenchmark.Result.self, from: data)
+            let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+            return try ChildProcess.lastJSONLine(
+                of: executable, ["bench", "scale", "--emit-json", "\(size)", "--threads", "\(threads)", "--batch-size", "\(batchSize)",
+                                 "--steps", "\(steps)", "--warmup", "\(warmup)"] + (dense ? ["--dense"] : []))
         }
     }
 }

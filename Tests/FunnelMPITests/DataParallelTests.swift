@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import FunnelBench
 
 /// Data-parallel training on Open MPI, end to end: `funnel-mpi train` under `mpirun --oversubscribe -np 2` against
 /// one process. MMoE without batch norm or dropout on the correlated generator's two binary tasks (both losses are
@@ -80,19 +81,9 @@ final class DataParallelTests: XCTestCase {
         throw XCTSkip("funnel-mpi is not built next to the tests")
     }
 
-    /// Runs a command and decodes the JSON object it prints last.
+    /// Runs a command and decodes the JSON report it prints last.
     private func run(_ executable: String, _ arguments: [String]) throws -> [String: Double] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments.joined(separator: " "))")
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "{}"
-        return try JSONDecoder().decode([String: Double].self, from: Data(line.utf8))
+        try DataParallelBenchmark.report(URL(fileURLWithPath: executable), arguments)
     }
 
     private func parameters(_ path: String) throws -> [Float] {

@@ -22,7 +22,7 @@ public struct GradientSet {
             switch g {
             case .dense(let t): precondition(p.value.shape == t.shape, "gradient \(t.shape) for \(p.name) \(p.value.shape)")
             case .rows(let r):
-                precondition(r.width == p.value.count / max(p.value.shape[0], 1), "rows of \(r.width) for \(p.name) \(p.value.shape)")
+                precondition(r.width == p.value.shape.dropFirst().reduce(1, *), "rows of \(r.width) for \(p.name) \(p.value.shape)")
             }
         }
         self.parameters = parameters
