@@ -135,6 +135,14 @@ final class TuningTests: XCTestCase {
         }
     }
 
+    func testRunFilesNameTheDataRelativeToWhereTheyAreWritten() {
+        let data = DataSpecification(schema: "recipes/census.yaml", dataDirectory: "../shared/data")
+        let moved = data.relocated(from: URL(fileURLWithPath: "/work/repo"), to: URL(fileURLWithPath: "/work/repo/runs/t/best"))
+        XCTAssertEqual(moved.schema, "../../../recipes/census.yaml")
+        XCTAssertEqual(moved.dataDirectory, "../../../../shared/data")
+        XCTAssertEqual(DataSpecification(schema: "/abs/s.yaml").relocated(from: nil, to: URL(fileURLWithPath: "/x")).schema, "/abs/s.yaml")
+    }
+
     func testPairedTTest() throws {
         XCTAssertEqual(PairedDifference.twoSidedP(t: 3.182446, degreesOfFreedom: 3), 0.05, accuracy: 1e-5)
         XCTAssertEqual(PairedDifference.twoSidedP(t: -2.776445, degreesOfFreedom: 4), 0.05, accuracy: 1e-5)
