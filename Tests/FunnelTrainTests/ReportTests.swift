@@ -1,5 +1,6 @@
 import Foundation
 import FunnelData
+import FunnelModels
 @testable import FunnelTrain
 import XCTest
 
