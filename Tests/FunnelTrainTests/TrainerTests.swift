@@ -64,7 +64,7 @@ final class TrainerTests: XCTestCase {
     func testEarlyStoppingStopsAfterPatienceWithoutImprovement() throws {
         let (train, validation) = try data(rows: 1200)
         var c = configuration(epochs: 30)
-        c.optimizer.learningRate = 0  // no weights (and no batch-norm statistics) change: epoch 1 is never improved upon
+        c.optimizer.learningRate = 1e-30  // (0 is refused) no weight moves by a representable step: epoch 1 is never improved upon
         c.earlyStopping.patience = 2
         let summary = try Trainer(model: model(train.tasks, train.layout, batchNorm: false), tasks: train.tasks, configuration: c)
             .fit(train: train, validation: validation)

@@ -73,6 +73,8 @@ public struct Tuner {
     /// train and validation splits).
     public func tune(_ data: ExperimentData, output: URL, resume: Bool = false, runner: (any TrialRunner)? = nil,
                      progress: (TuningProgress) -> Void = { _ in }) throws -> TuningOutcome {
+        // A tune writes only into a new or empty directory, or an earlier tune's (it holds trials.jsonl).
+        try OutputGuard.checkDirectory(output, use: .filled, markers: ["trials.jsonl"], overwrite: false)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let log = try TuningLog(url: output.appendingPathComponent("trials.jsonl"), header: try header, resume: resume)
         let finalEpochs = searches.count * run.seeds.count * run.training.epochs

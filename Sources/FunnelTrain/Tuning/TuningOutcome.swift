@@ -27,7 +27,7 @@ public struct TuningOutcome: Sendable {
     public func write(to directory: URL, baseline: String? = nil, dataBase: URL? = nil) throws -> [URL] {
         let best = directory.appendingPathComponent("best")
         try FileManager.default.createDirectory(at: best, withIntermediateDirectories: true)
-        var files = try comparison.write(to: directory)
+        var files = try comparison.write(to: directory, baseline: baseline, overwrite: true)  // the tune's own directory
         for (label, runFile) in runFiles.sorted(by: { $0.key < $1.key }) {
             var relocated = runFile
             relocated.data = runFile.data?.relocated(from: dataBase, to: best)
