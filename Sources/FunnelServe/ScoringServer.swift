@@ -1,5 +1,6 @@
 import Foundation
 import FunnelCore
+import FunnelData
 import FunnelTrain
 import Hummingbird
 import Logging
@@ -90,7 +91,7 @@ public final class ScoringServer: Sendable {
             return .success("\(model.name) \(model.version)")
         } catch {
             metrics.reload(succeeded: false)
-            let message = "cannot load \(source.path): \(error)"
+            let message = "cannot load \(source.path): \(ErrorText.describe(error))"
             logger.error("reload refused, \(isReady ? "still serving the previous model" : "no model ready"): \(message)")
             return .failure(ReloadError(message: message))
         }
