@@ -120,16 +120,11 @@ public struct HTTPLoadBenchmark {
     }
 
     private func wrk(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["wrk"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        do { try process.run() } catch { throw Failure.tool("cannot run wrk (apt-get install wrk): \(error)") }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure.tool("wrk exited with \(process.terminationStatus): \(text)") }
-        return text
+        do {
+            return String(decoding: try ChildProcess.output(of: URL(fileURLWithPath: "/usr/bin/env"), ["wrk"] + arguments), as: UTF8.self)
+        } catch let failure as ChildProcess.Failure where failure.status == 127 {
+            throw Failure.tool("wrk is not installed (apt-get install wrk)")
+        }
     }
 
     private func residentMiB(of pid: Int32) throws -> Double {

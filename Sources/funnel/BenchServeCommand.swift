@@ -30,7 +30,7 @@ extension Bench {
 
         func run() throws {
             let bench = try ScorerBenchmark()
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-bench-serve-\(getpid())")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("funnel-bench-serve-\(UUID().uuidString)")  // new, so removing it removes only this run's files
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             try bench.writeWeights(to: directory.appendingPathComponent("weights"))
